@@ -1,0 +1,28 @@
+# Two commands a new user needs: `make demo` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+export AIRFLOW_HOME := $(CURDIR)/.airflow
+
+.PHONY: demo test install clean
+
+install: $(STAMP)
+
+# Reinstall only when the pins change. uv resolves against the committed constraints, so
+# every machine gets the same versions.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/csp demo
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf data out .airflow

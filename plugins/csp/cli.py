@@ -1,0 +1,109 @@
+"""The operator's command line: ``csp demo`` and ``csp synth``.
+
+Exit codes: 0 success, 1 a pipeline run failed, 2 usage error (argparse).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from csp.config import PROJECT_DIR, Settings, settings
+from csp.quarters import Quarter
+
+DEFAULT_SEED = 2026
+
+
+def ensure_demo_key(current: Settings) -> None:
+    """The demo's pseudonymisation key: a local file, created once. Production sets the key
+    through an Airflow connection or the environment instead."""
+    if os.environ.get("CSP_PSEUDONYM_KEY") or os.environ.get("CSP_PSEUDONYM_KEY_FILE"):
+        return
+    key_file = current.data_dir / "pseudonym.key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+        print(f"Created a local pseudonymisation key for the demo: {key_file}")
+    os.environ["CSP_PSEUDONYM_KEY_FILE"] = str(key_file)
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from csp.synth import generate
+
+    manifest = generate(
+        args.out,
+        seed=args.seed,
+        first_quarter=Quarter.parse(args.first_quarter),
+        quarters=args.quarters,
+        signals=not args.no_signals,
+        police_format=args.police_format,
+    )
+    print(f"Wrote {len(manifest['quarters'])} quarters of returns to {args.out / 'landing'}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from csp.synth import generate
+
+    current = settings()
+    started = time.monotonic()
+    for stale in (current.landing_dir, current.staging_dir, current.out_dir):
+        shutil.rmtree(stale, ignore_errors=True)
+    Path(current.warehouse_url.removeprefix("duckdb:///")).unlink(missing_ok=True)
+    ensure_demo_key(current)
+
+    print(f"Generating the synthetic partnership (seed {args.seed}) in {current.data_dir} ...")
+    manifest = generate(current.data_dir, seed=args.seed, quarters=args.quarters)
+    quarters = [Quarter.parse(q) for q in manifest["quarters"]]
+
+    from csp.runner import DagRunner, configure_airflow
+
+    configure_airflow(Path(os.environ.get("AIRFLOW_HOME", PROJECT_DIR / ".airflow")))
+    print(f"Running the DAGs for {quarters[0]}..{quarters[-1]} in-process (dag.test):")
+    results = DagRunner().run_cycle(quarters)
+    failed = [r for r in results if r.state != "success"]
+
+    reports = sorted((current.out_dir / "strategic").rglob("*.html"))
+    print(f"\nWarehouse: {current.warehouse_url}")
+    print(f"Reports ({len(reports)}) in {current.out_dir}:")
+    for path in reports:
+        print(f"  {path}")
+    print(f"Done in {time.monotonic() - started:.0f} s.")
+    if failed:
+        print(f"FAILED runs: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="csp", description=__doc__.splitlines()[0])
+    commands = root.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="generate a synthetic partnership and run the whole cycle")
+    demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    demo.add_argument("--quarters", type=int, default=12)
+    demo.set_defaults(func=cmd_demo)
+
+    synth = commands.add_parser("synth", help="write a synthetic partnership's quarterly returns")
+    synth.add_argument("--out", type=Path, default=settings().data_dir)
+    synth.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    synth.add_argument("--first-quarter", default="2023Q1")
+    synth.add_argument("--quarters", type=int, default=12)
+    synth.add_argument("--no-signals", action="store_true", help="no planted signals (false-alarm tests)")
+    synth.add_argument("--police-format", choices=["force_extract", "police_uk"], default="force_extract")
+    synth.set_defaults(func=cmd_synth)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""Builds the Airflow DAGs from the registry: one ingest DAG per responsible authority and the
+warehouse DAG. DAG files in dags/ only call these functions.
+
+Imported at parse time: only airflow.sdk, the registry and stdlib at module level; every task
+imports what it needs (pandas, duckdb...) when it runs.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AssetAny,
+    AssetOrTimeSchedule,
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
+    Metadata,
+    PokeReturnValue,
+    TaskGroup,
+    task,
+)
+
+from csp.notify import LogNotifier
+from csp.registry import AUTHORITIES, DATASETS, Dataset, datasets_of
+
+TIMEZONE = "Europe/London"
+# Runs for quarter Q start when Q ends; its data interval is the quarter itself.
+QUARTERLY = "0 0 1 1,4,7,10 *"
+# Every quarter boundary is the statutory deadline of the quarter before last.
+DEADLINES = "0 6 1 1,4,7,10 *"
+START = pendulum.datetime(2020, 1, 1, tz=TIMEZONE)
+OWNER = "community-safety-data"
+POKE_INTERVAL = timedelta(hours=6)
+
+DEFAULT_ARGS = {
+    "owner": OWNER,
+    "retries": 3,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=30),
+    "on_failure_callback": LogNotifier(),
+}
+
+
+def dataset_asset(dataset: Dataset) -> Asset:
+    return Asset(name=dataset.id, uri=dataset.asset_uri, group="csp-returns")
+
+
+def _quarter(context):
+    from csp.quarters import Quarter
+
+    start = context["data_interval_start"].in_timezone(TIMEZONE)
+    return Quarter.of(start.date())
+
+
+def _dataset_tasks(dataset: Dataset) -> None:
+    """is_held -> wait_for_return -> ingest_return, each dataset independent of the others."""
+    asset = dataset_asset(dataset)
+
+    @task.short_circuit(task_id="is_held", doc_md=f"""
+Is **{dataset.title}** held by the {AUTHORITIES[dataset.authority].name.lower()}?
+A dataset the partnership configuration (`config/area.toml`, `[not_held]`) declares not held
+is recorded as such in the returns ledger and the rest of this group is skipped.""")
+    def is_held(**context) -> bool:
+        from csp import ingest
+        from csp.config import settings
+
+        current = settings()
+        if ingest.not_held_reason(current, dataset) is None:
+            return True
+        ingest.record_not_held(current, dataset.id, _quarter(context))
+        return False
+
+    @task.sensor(
+        task_id="wait_for_return",
+        mode="reschedule",
+        poke_interval=POKE_INTERVAL,
+        doc_md=f"""
+Waits (without holding a worker slot) for the quarter's **{dataset.title}** file(s) in
+`landing/{dataset.authority}/<YYYY>Q<n>/` (patterns: see docs/data-contracts/). Past the
+statutory deadline (end of the following quarter) the return is recorded as not received
+and the task fails, which alerts.""",
+    )
+    def wait_for_return(**context) -> PokeReturnValue:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from csp import clock, ingest
+        from csp.config import settings
+
+        current, quarter = settings(), _quarter(context)
+        files = ingest.return_files(current, dataset, quarter)
+        if files:
+            names = sorted(p.name for paths in files.values() for p in paths)
+            return PokeReturnValue(is_done=True, xcom_value=names)
+        if clock.today() > quarter.deadline:
+            entry = ingest.record_not_received(current, dataset.id, quarter)
+            raise AirflowFailException(entry.notes[0])
+        return PokeReturnValue(is_done=False)
+
+    @task(task_id="ingest_return", outlets=[asset], doc_md=f"""
+Parses the **{dataset.title}** return, depersonalises it and stages it as the next version
+(`staging/{dataset.id}/<quarter>/v<k>.parquet`). The Asset event carries the return's
+figures (quarter, version, rows in / loaded / quarantined). Re-running with the same files
+changes nothing.""")
+    def ingest_return(**context):
+        from csp import ingest
+        from csp.config import settings
+
+        entry = ingest.ingest_return(settings(), dataset.id, _quarter(context))
+        yield Metadata(asset, extra=entry.asset_extra())
+        return entry.asset_extra()
+
+    is_held() >> wait_for_return() >> ingest_return()
+
+
+def authority_dag(authority_id: str) -> DAG:
+    authority = AUTHORITIES[authority_id]
+    datasets = datasets_of(authority_id)
+    listing = "\n".join(f"- {d.number}. {d.title} (`{d.id}`)" for d in datasets)
+    with DAG(
+        dag_id=f"ingest_{authority_id}",
+        description=f"Quarterly statutory returns from {authority.name.lower()}",
+        schedule=CronDataIntervalTimetable(QUARTERLY, timezone=TIMEZONE),
+        start_date=START,
+        catchup=False,
+        max_active_runs=4,
+        default_args=DEFAULT_ARGS,
+        tags=["csp", "ingest", authority_id],
+        doc_md=f"""
+### Ingest: {authority.name}
+
+{authority.description} Each run covers one calendar quarter (its data interval) and handles
+every dataset of this authority on its own, so a missing file never holds back another:
+
+{listing}
+
+Per dataset: `is_held` -> `wait_for_return` -> `ingest_return`. Outputs: versioned staging
+files and one Asset per dataset (`csp://staging/<dataset>`), which wakes the warehouse DAG.
+Returns are due by the end of the following quarter (SI 2007/1831).
+""",
+    ) as dag:
+        for dataset in datasets:
+            with TaskGroup(group_id=dataset.id, tooltip=dataset.title):
+                _dataset_tasks(dataset)
+    return dag
+
+
+def warehouse_dag() -> DAG:
+    assets = [dataset_asset(d) for d in DATASETS.values()]
+    with DAG(
+        dag_id="warehouse",
+        description="Load accepted returns, build the models and render the reports",
+        schedule=AssetOrTimeSchedule(
+            timetable=CronTriggerTimetable(DEADLINES, timezone=TIMEZONE),
+            assets=AssetAny(*assets),
+        ),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,  # DuckDB allows one writing process: this DAG is the only writer
+        default_args=DEFAULT_ARGS,
+        tags=["csp", "warehouse", "reports"],
+        doc_md="""
+### Warehouse and reports
+
+Woken by any dataset Asset (a return was staged) and at each statutory deadline. What to
+load is decided from the returns ledger, not from the events: every (dataset, quarter)
+whose newest accepted version is not yet in the warehouse is loaded, replacing exactly that
+partition. Then the SQL models in `sql/` are rebuilt (staging -> core -> marts) and the
+reports are rendered to the output folder.
+""",
+    ) as dag:
+
+        @task(doc_md="Load every pending (dataset, quarter) partition from staging, one transaction each.")
+        def load_returns() -> list[str]:
+            from csp.config import settings
+            from csp.warehouse.engine import make_engine
+            from csp.warehouse.load import load_returns as load
+
+            current = settings()
+            return load(make_engine(current.warehouse_url), current).loaded
+
+        @task(doc_md="Rebuild the SQL models in `sql/` (staging -> core -> marts) in dependency order.")
+        def build_models() -> list[str]:
+            from csp.config import settings
+            from csp.warehouse import models
+            from csp.warehouse.engine import make_engine
+
+            with make_engine(settings().warehouse_url).begin() as conn:
+                return models.build(conn)
+
+        @task(doc_md="Render the strategic assessment of every CSP for the latest complete year.")
+        def render_reports() -> list[str]:
+            from csp.config import settings
+            from csp.reports import render_all
+
+            return [str(p) for p in render_all(settings())]
+
+        load_returns() >> build_models() >> render_reports()
+    return dag

@@ -1,0 +1,72 @@
+"""Depersonalisation: the last step that may see a source record reference.
+
+Source record ids become keyed HMAC-SHA256 pseudonyms (stable per key, so repeats can still
+be linked, but not reversible without the key), and nothing outside the dataset's canonical
+schema survives. The key comes from the environment (or an Airflow connection mapped to it),
+never from code; without one the pipeline refuses to run.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from csp.registry import LINEAGE_COLUMNS, Dataset
+
+KEY_ENV = "CSP_PSEUDONYM_KEY"
+KEY_FILE_ENV = "CSP_PSEUDONYM_KEY_FILE"
+KEY_CONNECTION = "csp_pseudonym_key"
+
+
+class MissingKeyError(RuntimeError):
+    pass
+
+
+def pseudonym_key() -> bytes:
+    """The pseudonymisation key: $CSP_PSEUDONYM_KEY, the file named by $CSP_PSEUDONYM_KEY_FILE,
+    or the password of the Airflow connection `csp_pseudonym_key` (AIRFLOW_CONN_CSP_PSEUDONYM_KEY)."""
+    if value := os.environ.get(KEY_ENV):
+        return value.encode()
+    if path := os.environ.get(KEY_FILE_ENV):
+        return Path(path).read_bytes().strip()
+    if os.environ.get(f"AIRFLOW_CONN_{KEY_CONNECTION.upper()}"):
+        from airflow.sdk import BaseHook
+
+        password = BaseHook.get_connection(KEY_CONNECTION).password
+        if password:
+            return password.encode()
+    raise MissingKeyError(
+        "No pseudonymisation key configured: set CSP_PSEUDONYM_KEY, CSP_PSEUDONYM_KEY_FILE, or "
+        f"the Airflow connection '{KEY_CONNECTION}' (its password is the key). "
+        "Refusing to ingest: source record ids must never be stored in clear."
+    )
+
+
+def pseudonymise(values: pd.Series, key: bytes, namespace: str) -> pd.Series:
+    """HMAC-SHA256 of ``namespace:value`` for each non-null value (hex), null stays null.
+
+    Hashes each distinct value once: returns repeat ids often (police.uk Crime IDs) and the
+    HMAC call, not the mapping, is the cost.
+    """
+    present = values.dropna().astype(str)
+    prefix = f"{namespace}:".encode()
+    digests = {
+        v: hmac.new(key, prefix + v.encode(), hashlib.sha256).hexdigest() for v in present.unique()
+    }
+    return values.map(digests, na_action="ignore").astype("string")
+
+
+def depersonalise(frame: pd.DataFrame, dataset: Dataset, key: bytes) -> pd.DataFrame:
+    """Replace ``source_ref`` by ``record_key`` and keep only the canonical columns."""
+    out = frame.copy()
+    if dataset.kind == "record":
+        out["record_key"] = pseudonymise(out.pop("source_ref"), key, dataset.id)
+    # Lineage columns return_id / file_sha256 are stamped at staging, after this step.
+    keep = [c for c in dataset.columns if c in out.columns or c not in LINEAGE_COLUMNS]
+    missing = [c for c in keep if c not in out.columns]
+    if missing:
+        raise ValueError(f"{dataset.id}: adapter output lacks canonical columns {missing}")
+    return out[keep]

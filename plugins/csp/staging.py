@@ -1,0 +1,207 @@
+"""Versioned, immutable staging of returns, and the returns ledger.
+
+Layout under the staging directory::
+
+    <dataset>/<quarter>/v<k>.parquet          accepted rows (canonical schema, depersonalised)
+    <dataset>/<quarter>/v<k>.quarantine.csv   file, line, rule, reason per refused row (no raw values)
+    <dataset>/<quarter>/v<k>.json             the ledger entry: written last, so it commits the version
+    <dataset>/<quarter>/status.json           a quarter with no return: not held / not received
+
+Authority DAGs write only here; the warehouse DAG reads the ledger to decide what to load
+(one writer to the database). "Superseded" is never written: a version is superseded when
+a later accepted version exists, so a resubmission supersedes atomically by existing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from csp.quarters import Quarter
+from csp.registry import Dataset
+from csp.schema import to_arrow
+
+ACCEPTED, REJECTED, SUPERSEDED = "accepted", "rejected", "superseded"
+NOT_HELD, NOT_RECEIVED = "not_held", "not_received"
+
+
+@dataclass
+class LedgerEntry:
+    authority: str
+    dataset: str
+    quarter: str
+    version: int | None
+    status: str
+    due_date: str
+    file_sha256: str | None = None
+    files: list[str] = field(default_factory=list)
+    received_at: str | None = None  # when the newest file of the return landed (UTC)
+    recorded_at: str = ""
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_out_of_scope: int = 0
+    rows_redacted: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def return_id(self) -> str:
+        return f"{self.dataset}/{self.quarter}/v{self.version}"
+
+    def asset_extra(self) -> dict:
+        """The figures shown on the dataset's Asset event in the Airflow UI."""
+        return {
+            "quarter": self.quarter,
+            "version": self.version,
+            "status": self.status,
+            "rows_in": self.rows_in,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+        }
+
+
+def files_sha256(files: list[Path]) -> str:
+    """One checksum for a return made of several files (names and contents, order-free)."""
+    outer = hashlib.sha256()
+    for path in sorted(files, key=lambda p: p.name):
+        inner = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                inner.update(chunk)
+        outer.update(f"{path.name}:{inner.hexdigest()}\n".encode())
+    return outer.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _write_atomically(path: Path, write) -> None:
+    """Write via a temporary sibling and rename, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+class Staging:
+    def __init__(self, root: Path):
+        self.root = root
+
+    def folder(self, dataset: str, quarter: Quarter) -> Path:
+        return self.root / dataset / quarter.label
+
+    def versions(self, dataset: str, quarter: Quarter) -> list[LedgerEntry]:
+        folder = self.folder(dataset, quarter)
+        entries = [_read_entry(p) for p in folder.glob("v*.json")]
+        return sorted(entries, key=lambda e: e.version)
+
+    def latest_accepted(self, dataset: str, quarter: Quarter) -> LedgerEntry | None:
+        accepted = [e for e in self.versions(dataset, quarter) if e.status == ACCEPTED]
+        return accepted[-1] if accepted else None
+
+    def stage(
+        self,
+        dataset: Dataset,
+        quarter: Quarter,
+        files: list[Path],
+        frame: pd.DataFrame,
+        quarantine: pd.DataFrame,
+        *,
+        rows_in: int,
+        rows_out_of_scope: int = 0,
+        notes: list[str] | None = None,
+        status: str = ACCEPTED,
+    ) -> LedgerEntry:
+        """Write a return as the next version, unless the same files were already staged
+        (re-running a task is a no-op that returns the existing entry)."""
+        checksum = files_sha256(files)
+        for existing in self.versions(dataset.id, quarter):
+            if existing.file_sha256 == checksum:
+                return existing
+        if rows_in != len(frame) + len(quarantine):
+            raise AssertionError(
+                f"{dataset.id} {quarter}: rows_in {rows_in} != loaded {len(frame)} "
+                f"+ quarantined {len(quarantine)}"
+            )
+        folder = self.folder(dataset.id, quarter)
+        folder.mkdir(parents=True, exist_ok=True)
+        version = max((e.version for e in self.versions(dataset.id, quarter)), default=0) + 1
+        entry = LedgerEntry(
+            authority=dataset.authority,
+            dataset=dataset.id,
+            quarter=quarter.label,
+            version=version,
+            status=status,
+            due_date=quarter.deadline.isoformat(),
+            file_sha256=checksum,
+            files=sorted(p.name for p in files),
+            received_at=_received_at(files),
+            recorded_at=_now(),
+            rows_in=rows_in,
+            rows_loaded=len(frame) if status == ACCEPTED else 0,
+            rows_quarantined=len(quarantine),
+            rows_out_of_scope=rows_out_of_scope,
+            notes=list(notes or []),
+        )
+        stamped = frame.assign(return_id=entry.return_id, file_sha256=checksum)
+        table = to_arrow(stamped, dataset)
+        _write_atomically(folder / f"v{version}.parquet", lambda p: pq.write_table(table, p))
+        _write_atomically(
+            folder / f"v{version}.quarantine.csv",
+            lambda p: quarantine.to_csv(p, index=False),
+        )
+        _write_atomically(folder / f"v{version}.json", lambda p: _write_entry(entry, p))
+        # A return that arrives after being recorded "not received" replaces that record;
+        # lateness stays visible from received_at against due_date.
+        (folder / "status.json").unlink(missing_ok=True)
+        return entry
+
+    def record_status(self, dataset: Dataset, quarter: Quarter, status: str, note: str) -> LedgerEntry:
+        """Record a quarter with no return (not held / not received)."""
+        entry = LedgerEntry(
+            authority=dataset.authority,
+            dataset=dataset.id,
+            quarter=quarter.label,
+            version=None,
+            status=status,
+            due_date=quarter.deadline.isoformat(),
+            recorded_at=_now(),
+            notes=[note],
+        )
+        folder = self.folder(dataset.id, quarter)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomically(folder / "status.json", lambda p: _write_entry(entry, p))
+        return entry
+
+    def ledger(self) -> pd.DataFrame:
+        """Every ledger entry, with superseded versions marked as such."""
+        paths = list(self.root.glob("*/*/v*.json")) + list(self.root.glob("*/*/status.json"))
+        rows = [asdict(_read_entry(p)) for p in paths]
+        columns = list(LedgerEntry.__dataclass_fields__)
+        ledger = pd.DataFrame(rows, columns=columns)
+        if ledger.empty:
+            return ledger
+        ledger["version"] = ledger["version"].astype("Int64")
+        accepted = ledger["status"].eq(ACCEPTED)
+        newest = ledger[accepted].groupby(["dataset", "quarter"])["version"].transform("max")
+        ledger.loc[newest.index[ledger.loc[newest.index, "version"] < newest], "status"] = SUPERSEDED
+        return ledger.sort_values(["dataset", "quarter", "version"]).reset_index(drop=True)
+
+
+def _received_at(files: list[Path]) -> str:
+    newest = max(p.stat().st_mtime for p in files)
+    return datetime.fromtimestamp(newest, timezone.utc).isoformat(timespec="seconds")
+
+
+def _write_entry(entry: LedgerEntry, path: Path) -> None:
+    path.write_text(json.dumps(asdict(entry), indent=2, sort_keys=True))
+
+
+def _read_entry(path: Path) -> LedgerEntry:
+    return LedgerEntry(**json.loads(path.read_text()))

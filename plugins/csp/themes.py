@@ -1,0 +1,69 @@
+"""Harmonised themes: which theme each dataset's categories feed.
+
+Rules are (dataset, SQL LIKE pattern on the category label, theme), first match wins in the
+order written. They become `reference.theme_rules` and drive `core.dim_category`; a category
+no rule matches is "unclassified", which the tests forbid for every known source.
+"""
+from __future__ import annotations
+
+THEME_RULES: list[tuple[str, str, str]] = [
+    # police.uk crime types and force extracts (dataset 2)
+    ("police_crimes", "Violence and sexual offences", "violence"),
+    ("police_crimes", "Possession of weapons", "violence"),
+    ("police_crimes", "Robbery", "acquisitive"),
+    ("police_crimes", "Burglary", "acquisitive"),
+    ("police_crimes", "Vehicle crime", "acquisitive"),
+    ("police_crimes", "Shoplifting", "acquisitive"),
+    ("police_crimes", "Bicycle theft", "acquisitive"),
+    ("police_crimes", "Theft from the person", "acquisitive"),
+    ("police_crimes", "Other theft", "acquisitive"),
+    ("police_crimes", "Criminal damage and arson", "criminal_damage_arson"),
+    ("police_crimes", "Drugs", "drugs_alcohol"),
+    ("police_crimes", "Public order", "public_safety"),
+    ("police_crimes", "Other crime", "public_safety"),
+    # police incidents: police.uk ASB rows and NSIR categories (dataset 1)
+    ("police_incidents", "Anti-social behaviour", "asb"),
+    ("police_incidents", "Domestic Incident", "domestic_abuse"),
+    ("police_incidents", "RTC%", "road_danger"),
+    ("police_incidents", "Highway Disruption", "road_danger"),
+    ("police_incidents", "Road Related Offence", "road_danger"),
+    ("police_incidents", "Rail / Air / Marine Incident", "public_safety"),
+    ("police_incidents", "Street Drinking", "drugs_alcohol"),
+    ("police_incidents", "Littering / Drugs Paraphernalia", "drugs_alcohol"),
+    ("police_incidents", "Animal Problems", "asb"),
+    ("police_incidents", "Begging / Vagrancy", "asb"),
+    ("police_incidents", "Environmental - Opening Code", "asb"),
+    ("police_incidents", "Fireworks", "asb"),
+    ("police_incidents", "Noise", "asb"),
+    ("police_incidents", "Nuisance%", "asb"),
+    ("police_incidents", "Personal - Opening Code", "asb"),
+    ("police_incidents", "Prostitution Related Activity", "asb"),
+    ("police_incidents", "Rowdy%", "asb"),
+    ("police_incidents", "Trespass", "asb"),
+    ("police_incidents", "Vehicle Abandoned%", "asb"),
+    ("police_incidents", "Vehicle Nuisance%", "asb"),
+    ("police_incidents", "%", "public_safety"),  # the rest of NSIR Public Safety and Welfare
+    # fire and rescue (datasets 3, 4)
+    ("fire_incidents", "Violence against employees", "violence"),
+    ("fire_incidents", "Dwelling fire - no smoke alarm", "public_safety"),
+    ("fire_incidents", "%", "criminal_damage_arson"),  # deliberate (or motive-unknown) fires
+    ("fire_false_alarms", "%", "asb"),
+    # local authority (datasets 5-8)
+    ("road_collisions", "%", "road_danger"),
+    ("school_exclusions", "%", "young_people"),
+    ("racial_incidents", "%", "hate"),
+    ("council_asb", "%", "asb"),
+    # health (datasets 9, 10, 12); counts (11) are themed by measure in core.fact_count
+    ("hospital_admissions", "assault%", "violence"),
+    ("hospital_admissions", "%", "drugs_alcohol"),  # F10-F19, T51, Y90, Y91
+    ("domestic_abuse_admissions", "%", "domestic_abuse"),
+    ("ambulance_callouts", "Assault%", "violence"),
+    ("ambulance_callouts", "Stab%", "violence"),
+    ("ambulance_callouts", "Traffic%", "road_danger"),
+    ("ambulance_callouts", "%", "drugs_alcohol"),
+]
+
+MEASURE_THEMES = {
+    "mental_illness_op_first_attendances": "mental_health",
+    "persons_in_drug_treatment": "drugs_alcohol",
+}

@@ -1,0 +1,48 @@
+"""Connections and the one backend-specific operation: bulk-loading an Arrow table.
+
+Everything else is portable SQL. DuckDB reads the Arrow table in place; PostgreSQL gets it
+through COPY (never row-by-row INSERTs).
+"""
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return sa.create_engine(url)
+
+
+def execute_script(conn: Connection, script: str) -> None:
+    for statement in (s.strip() for s in script.split(";")):
+        if statement:
+            conn.exec_driver_sql(statement)
+
+
+def bulk_insert(conn: Connection, table: str, data: pa.Table) -> None:
+    """Append ``data`` to ``table`` inside the caller's transaction."""
+    if data.num_rows == 0:
+        return
+    columns = ", ".join(data.column_names)
+    dialect = conn.dialect.name
+    if dialect == "duckdb":
+        duck = conn.connection.driver_connection
+        duck.register("_incoming", data)
+        try:
+            conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming")
+        finally:
+            duck.unregister("_incoming")
+    elif dialect == "postgresql":
+        buffer = io.BytesIO()
+        pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getvalue())
+    else:
+        raise ValueError(f"unsupported warehouse backend: {dialect}")

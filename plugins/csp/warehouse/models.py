@@ -1,0 +1,52 @@
+"""Run the SQL models in sql/: one file per table, `sql/<layer>/<table>.sql` holding a single
+SELECT that builds `<layer>.<table>`. Dependencies are read from the `<layer>.<table>` names
+each SELECT mentions, so files need no numbering and the order cannot go stale."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+from sqlalchemy.engine import Connection
+
+from csp.config import PROJECT_DIR
+
+SQL_DIR = PROJECT_DIR / "sql"
+MODEL_LAYERS = ("staging", "core", "marts")
+_REFERENCE = re.compile(r"\b(staging|core|marts)\.([a-z_][a-z0-9_]*)\b")
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str  # "<layer>.<table>"
+    path: Path
+
+    @property
+    def select(self) -> str:
+        return self.path.read_text().strip().rstrip(";")
+
+    @property
+    def depends_on(self) -> set[str]:
+        return {f"{s}.{t}" for s, t in _REFERENCE.findall(self.select)} - {self.name}
+
+
+def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
+    """All models in dependency order."""
+    models = {
+        f"{layer}.{path.stem}": Model(f"{layer}.{path.stem}", path)
+        for layer in MODEL_LAYERS
+        for path in sorted((sql_dir / layer).glob("*.sql"))
+    }
+    graph = {name: model.depends_on & models.keys() for name, model in models.items()}
+    return [models[name] for name in TopologicalSorter(graph).static_order()]
+
+
+def build(conn: Connection, models: list[Model] | None = None) -> list[str]:
+    """(Re)build every model table in one transaction's worth of statements."""
+    built = []
+    for model in models or discover():
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {model.name}")
+        conn.exec_driver_sql(f"CREATE TABLE {model.name} AS\n{model.select}")
+        built.append(model.name)
+    return built

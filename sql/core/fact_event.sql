@@ -1,0 +1,20 @@
+-- Every record-level event with its conformed date, geography and theme.
+-- Health events carry an outward code only: their area comes from the outward-code centroid
+-- rule (reference.outward_code_areas) and their LSOA stays null, so no outward-code figure
+-- is ever presented as an LSOA figure.
+SELECT
+    e.dataset, e.return_id, e.source_line, e.record_key,
+    e.event_date, e.event_time, e.time_precision,
+    e.category, e.category_code, c.theme,
+    e.location_precision,
+    CASE WHEN e.location_precision = 'outward_postcode' THEN NULL ELSE m.lsoa11_code END AS lsoa11_code,
+    e.outward_postcode,
+    g.ward_code, g.district_code, g.csp_code, g.county_code, g.pfa_code,
+    e.latitude, e.longitude
+FROM staging.events e
+LEFT JOIN core.lsoa_code_map m ON m.lsoa_code = e.lsoa_code
+LEFT JOIN reference.outward_code_areas o ON o.outward_code = e.outward_postcode
+LEFT JOIN core.dim_geography g
+       ON g.lsoa11_code = CASE WHEN e.location_precision = 'outward_postcode' THEN o.lsoa11_code
+                               ELSE m.lsoa11_code END
+LEFT JOIN core.dim_category c ON c.dataset = e.dataset AND c.category = e.category

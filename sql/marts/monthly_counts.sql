@@ -1,0 +1,8 @@
+-- Events per month, CSP, ward, LSOA, theme and dataset: what trend and profile analysis reads.
+SELECT
+    CAST(DATE_TRUNC('month', event_date) AS DATE) AS month,
+    pfa_code, csp_code, ward_code, lsoa11_code, location_precision,
+    dataset, theme, category,
+    COUNT(*) AS events
+FROM core.fact_event
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
