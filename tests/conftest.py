@@ -35,3 +35,33 @@ def reference_dir() -> Path:
     path = settings().reference_dir
     assert path.is_dir(), f"reference data not found at {path} (set CSP_REFERENCE_DIR)"
     return path
+
+
+POSTGRES_ADMIN_URL = os.environ.get("CSP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def postgres_url():
+    """A PostgreSQL database created for one test and dropped after it. Skips locally when no
+    server answers; under CI (CI=true) a missing server is a failure, not a skip."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_ADMIN_URL}: {error.orig}")
+    name = f"csp_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
