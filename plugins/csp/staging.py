@@ -189,8 +189,11 @@ class Staging:
             return ledger
         ledger["version"] = ledger["version"].astype("Int64")
         accepted = ledger["status"].eq(ACCEPTED)
-        newest = ledger[accepted].groupby(["dataset", "quarter"])["version"].transform("max")
-        ledger.loc[newest.index[ledger.loc[newest.index, "version"] < newest], "status"] = SUPERSEDED
+        newest = (
+            ledger["version"].where(accepted)
+            .groupby([ledger["dataset"], ledger["quarter"]]).transform("max")
+        )
+        ledger.loc[accepted & ledger["version"].lt(newest), "status"] = SUPERSEDED
         return ledger.sort_values(["dataset", "quarter", "version"]).reset_index(drop=True)
 
 
