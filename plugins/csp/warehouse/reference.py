@@ -3,11 +3,9 @@ registry's theme rules. Rebuilt on every warehouse run: they are small and this 
 warehouse in step with the reference data directory."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
-from csp import geography
+from csp import area, geography
 from csp.config import Settings
 from csp.themes import MEASURE_THEMES, THEME_RULES
 
@@ -44,37 +42,13 @@ def lsoa_lookup(settings: Settings) -> pd.DataFrame:
     )
 
 
-def lsoa21_to_lsoa11(settings: Settings) -> pd.DataFrame:
-    """LSOA 2021 codes (police.uk files mix them with 2011 codes) -> an LSOA 2011 code."""
-    path = settings.reference_dir / geography.POPULATION / "ons_LSOA11_to_LSOA21_to_LAD22_lookup_EW.csv"
-    pairs = pd.read_csv(path, dtype=str, encoding="utf-8-sig", usecols=["F_LSOA11CD", "LSOA21CD"])
-    return pd.DataFrame({"lsoa21_code": pairs["LSOA21CD"], "lsoa11_code": pairs["F_LSOA11CD"]})
-
-
-def outward_code_areas(settings: Settings, lookup: pd.DataFrame) -> pd.DataFrame:
-    """Each postcode district (outward code) -> the LSOA nearest its centroid, hence a ward,
-    district and CSP. Health data stays at outward-code precision; this only says which
-    partnership an outward code's figures belong to (centroid rule, documented)."""
-    districts = pd.read_csv(
-        settings.reference_dir / geography.GEOGRAPHY / "doogal_postcode_districts.csv",
-        usecols=["Postcode", "Latitude", "Longitude"],
-    ).dropna()
-    located = lookup.dropna(subset=["latitude", "longitude"]).reset_index(drop=True)
-    scale = np.cos(np.radians(52.5))  # equirectangular: adequate for nearest-centroid in England
-    tree = cKDTree(np.column_stack([located["longitude"] * scale, located["latitude"]]))
-    _, nearest = tree.query(np.column_stack([districts["Longitude"] * scale, districts["Latitude"]]))
-    return pd.DataFrame(
-        {"outward_code": districts["Postcode"].str.upper().values,
-         "lsoa11_code": located["lsoa11_code"].iloc[nearest].values}
-    )
-
-
 def tables(settings: Settings) -> dict[str, pd.DataFrame]:
+    """Reference tables by name (created as reference.<name>)."""
     lookup = lsoa_lookup(settings)
     return {
         "lsoa_lookup": lookup,
-        "lsoa21_to_lsoa11": lsoa21_to_lsoa11(settings),
-        "outward_code_areas": outward_code_areas(settings, lookup),
+        "lsoa21_to_lsoa11": area.lsoa21_to_lsoa11(settings.reference_dir),
+        "outward_code_areas": area.outward_code_lsoas(settings.reference_dir),
         "theme_rules": pd.DataFrame(
             [(d, p, t, i) for i, (d, p, t) in enumerate(THEME_RULES)],
             columns=["dataset", "pattern", "theme", "priority"],

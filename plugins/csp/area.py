@@ -1,0 +1,65 @@
+"""The deployment's area in the codes returns use: LSOA 2011 and 2021 codes, and the postcode
+districts (outward codes) assigned to it by the centroid rule.
+
+Outward codes: each postcode district goes to the LSOA nearest its centroid (and so to that
+LSOA's ward, district and CSP). Health data stays at outward-code precision; the rule only
+says whose figures they are.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from csp import geography
+
+LSOA21_LOOKUP = "ons_LSOA11_to_LSOA21_to_LAD22_lookup_EW.csv"
+POSTCODE_DISTRICTS = "doogal_postcode_districts.csv"
+
+
+@dataclass(frozen=True)
+class AreaCodes:
+    lsoas: frozenset[str]  # 2011 and 2021 codes of the area's LSOAs
+    outward_codes: frozenset[str]
+
+
+@lru_cache(maxsize=4)
+def lsoa21_to_lsoa11(reference_dir: Path) -> pd.DataFrame:
+    pairs = pd.read_csv(
+        reference_dir / geography.POPULATION / LSOA21_LOOKUP,
+        dtype=str, encoding="utf-8-sig", usecols=["F_LSOA11CD", "LSOA21CD"],
+    )
+    return pd.DataFrame({"lsoa21_code": pairs["LSOA21CD"], "lsoa11_code": pairs["F_LSOA11CD"]})
+
+
+@lru_cache(maxsize=4)
+def outward_code_lsoas(reference_dir: Path) -> pd.DataFrame:
+    """Every postcode district of England and Wales -> the LSOA 2011 nearest its centroid."""
+    lookup = geography.lsoa_lookup(reference_dir).dropna(subset=["latitude", "longitude"])
+    districts = pd.read_csv(
+        reference_dir / geography.GEOGRAPHY / POSTCODE_DISTRICTS,
+        usecols=["Postcode", "Latitude", "Longitude"],
+    ).dropna()
+    # Equirectangular distances are adequate for nearest-centroid within England and Wales.
+    scale = np.cos(np.radians(52.5))
+    tree = cKDTree(np.column_stack([lookup["longitude"] * scale, lookup["latitude"]]))
+    _, nearest = tree.query(np.column_stack([districts["Longitude"] * scale, districts["Latitude"]]))
+    return pd.DataFrame({
+        "outward_code": districts["Postcode"].str.upper().to_numpy(),
+        "lsoa11_code": lookup["LSOA11CD"].to_numpy()[nearest],
+    })
+
+
+@lru_cache(maxsize=4)
+def area_codes(reference_dir: Path, police_force_area: str) -> AreaCodes:
+    lsoas = set(geography.area_lsoas(reference_dir, police_force_area)["LSOA11CD"])
+    mapped21 = lsoa21_to_lsoa11(reference_dir)
+    outward = outward_code_lsoas(reference_dir)
+    return AreaCodes(
+        lsoas=frozenset(lsoas | set(mapped21.loc[mapped21["lsoa11_code"].isin(lsoas), "lsoa21_code"])),
+        outward_codes=frozenset(outward.loc[outward["lsoa11_code"].isin(lsoas), "outward_code"]),
+    )
