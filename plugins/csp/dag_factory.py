@@ -100,15 +100,26 @@ and the task fails, which alerts.""",
         return PokeReturnValue(is_done=False)
 
     @task(task_id="ingest_return", outlets=[asset], doc_md=f"""
-Parses the **{dataset.title}** return, depersonalises it and stages it as the next version
-(`staging/{dataset.id}/<quarter>/v<k>.parquet`). The Asset event carries the return's
+Parses the **{dataset.title}** return, depersonalises it, validates it with
+`expectations/{dataset.id}.json` and stages it as the next version
+(`staging/{dataset.id}/<quarter>/v<k>.parquet`, with quarantine and validation report beside it).
+A rejected return fails this task at once (no retry) and alerts. The Asset event carries the return's
 figures (quarter, version, rows in / loaded / quarantined). Re-running with the same files
 changes nothing.""")
     def ingest_return(**context):
+        from airflow.sdk.exceptions import AirflowFailException
+
         from csp import ingest
         from csp.config import settings
+        from csp.staging import REJECTED
 
         entry = ingest.ingest_return(settings(), dataset.id, _quarter(context))
+        if entry.status == REJECTED:
+            # A data-quality rejection is not transient: fail now, no retry, and alert.
+            raise AirflowFailException(
+                f"{entry.return_id} rejected: {'; '.join(entry.failures)} "
+                f"(see {entry.validation_report} beside the staged version)"
+            )
         yield Metadata(asset, extra=entry.asset_extra())
         return entry.asset_extra()
 

@@ -2,13 +2,18 @@
 authority DAG tasks (and the history loader, so both share one code path)."""
 from __future__ import annotations
 
+import math
+import sys
 from pathlib import Path
 
 from csp.config import Settings
 from csp.depersonalise import depersonalise, pseudonym_key
 from csp.quarters import Quarter
 from csp.registry import DATASETS, Dataset
-from csp.staging import NOT_HELD, NOT_RECEIVED, LedgerEntry, Staging
+from csp.staging import ACCEPTED, NOT_HELD, NOT_RECEIVED, REJECTED, LedgerEntry, Staging
+
+HISTORY_QUARTERS = 4  # previous quarters that set the plausible row-count band
+NIL_RETURN_NOTE = "nil return: nothing to report this quarter"
 
 
 def landing_folder(settings: Settings, dataset: Dataset, quarter: Quarter) -> Path:
@@ -26,8 +31,44 @@ def return_files(settings: Settings, dataset: Dataset, quarter: Quarter) -> dict
     return find_return_files(dataset, landing_folder(settings, dataset, quarter))
 
 
+def plausible_row_band(previous: list[int]) -> tuple[int, int]:
+    """Row counts a return may have given the authority's previous quarters: half to twice
+    their median, widened by three Poisson standard deviations so small series don't trip."""
+    if not previous:
+        return 0, sys.maxsize
+    median = sorted(previous)[len(previous) // 2]
+    slack = 3 * math.sqrt(median) + 5
+    return max(0, math.floor(median / 2 - slack)), math.ceil(2 * median + slack)
+
+
+def batch_parameters(settings: Settings, dataset: Dataset, quarter: Quarter) -> dict:
+    """The values the dataset's expectation suite leaves open ($PARAMETER)."""
+    import pandas as pd
+
+    from csp.area import area_codes
+
+    codes = area_codes(settings.reference_dir, settings.area["area"]["police_force_area"])
+    staging = Staging(settings.staging_dir)
+    previous = [
+        entry.rows_loaded
+        for back in range(1, HISTORY_QUARTERS + 1)
+        if (entry := staging.latest_accepted(dataset.id, quarter.shift(-back)))
+    ]
+    min_rows, max_rows = plausible_row_band(previous)
+    return {
+        "quarter_start": pd.Timestamp(quarter.start),
+        "quarter_end": pd.Timestamp(quarter.end),
+        "area_lsoas": sorted(codes.lsoas),
+        "area_outward_codes": sorted(codes.outward_codes),
+        "min_rows": min_rows,
+        "max_rows": max_rows,
+    }
+
+
 def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter) -> LedgerEntry:
-    """Parse, depersonalise and stage the return in the landing folder as the next version."""
+    """Parse, depersonalise, validate and stage the return in the landing folder as the next
+    version. A rejected return is staged as rejected (ledger, quarantine, validation) too."""
+    from csp import quality
     from csp.sources import parse_return
 
     dataset = DATASETS[dataset_id]
@@ -40,6 +81,14 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter) -> Ledg
     parsed = parse_return(dataset, files, quarter)
     frame = depersonalise(parsed.frame, dataset, key)
     all_files = [path for paths in files.values() for path in paths]
+    notes, status, failures, outcome, html = list(parsed.notes), ACCEPTED, [], None, None
+    if parsed.rows_in == 0:
+        notes.append(NIL_RETURN_NOTE)
+    else:
+        outcome = quality.validate_batch(frame, dataset.id, batch_parameters(settings, dataset, quarter))
+        status = ACCEPTED if outcome.accepted else REJECTED
+        failures = outcome.failures
+        html = quality.render_result(dataset, quarter, outcome)
     return Staging(settings.staging_dir).stage(
         dataset,
         quarter,
@@ -48,7 +97,11 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter) -> Ledg
         parsed.quarantine,
         rows_in=parsed.rows_in,
         rows_out_of_scope=parsed.rows_out_of_scope,
-        notes=parsed.notes,
+        notes=notes,
+        status=status,
+        failures=failures,
+        validation=outcome.result if outcome else None,
+        validation_html=html,
     )
 
 

@@ -4,6 +4,7 @@ Layout under the staging directory::
 
     <dataset>/<quarter>/v<k>.parquet          accepted rows (canonical schema, depersonalised)
     <dataset>/<quarter>/v<k>.quarantine.csv   file, line, rule, reason per refused row (no raw values)
+    <dataset>/<quarter>/v<k>.validation.json  the Great Expectations result (no sample values)
     <dataset>/<quarter>/v<k>.json             the ledger entry: written last, so it commits the version
     <dataset>/<quarter>/status.json           a quarter with no return: not held / not received
 
@@ -49,6 +50,8 @@ class LedgerEntry:
     rows_out_of_scope: int = 0
     rows_redacted: int = 0
     notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # why the batch was rejected
+    validation_report: str | None = None  # Data Docs page of the validation, beside the version
 
     @property
     def return_id(self) -> str:
@@ -117,9 +120,14 @@ class Staging:
         rows_out_of_scope: int = 0,
         notes: list[str] | None = None,
         status: str = ACCEPTED,
+        failures: list[str] | None = None,
+        validation: dict | None = None,
+        validation_html: str | None = None,
     ) -> LedgerEntry:
         """Write a return as the next version, unless the same files were already staged
-        (re-running a task is a no-op that returns the existing entry)."""
+        (re-running a task is a no-op that returns the existing entry). Only an accepted
+        return gets a parquet file: a rejected one keeps its ledger entry, quarantine and
+        validation result, and nothing to load."""
         checksum = files_sha256(files)
         for existing in self.versions(dataset.id, quarter):
             if existing.file_sha256 == checksum:
@@ -148,10 +156,22 @@ class Staging:
             rows_quarantined=len(quarantine),
             rows_out_of_scope=rows_out_of_scope,
             notes=list(notes or []),
+            failures=list(failures or []),
+            validation_report=f"v{version}.validation.html" if validation_html else None,
         )
-        stamped = frame.assign(return_id=entry.return_id, file_sha256=checksum)
-        table = to_arrow(stamped, dataset)
-        _write_atomically(folder / f"v{version}.parquet", lambda p: pq.write_table(table, p))
+        if status == ACCEPTED:
+            stamped = frame.assign(return_id=entry.return_id, file_sha256=checksum)
+            table = to_arrow(stamped, dataset)
+            _write_atomically(folder / f"v{version}.parquet", lambda p: pq.write_table(table, p))
+        if validation is not None:
+            _write_atomically(
+                folder / f"v{version}.validation.json",
+                lambda p: p.write_text(json.dumps(validation, indent=1, default=str)),
+            )
+        if validation_html is not None:
+            _write_atomically(
+                folder / f"v{version}.validation.html", lambda p: p.write_text(validation_html)
+            )
         _write_atomically(
             folder / f"v{version}.quarantine.csv",
             lambda p: quarantine.to_csv(p, index=False),

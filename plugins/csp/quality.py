@@ -1,0 +1,118 @@
+"""Batch acceptance with Great Expectations 1.x, called directly (its Airflow provider cannot
+be installed with Airflow 3.3).
+
+Each dataset's suite is `expectations/<dataset>.json`, reviewed like code. Values that depend
+on the return (the quarter's dates, the partnership's LSOAs, the plausible row-count band)
+are GX suite parameters (``{"$PARAMETER": name}``) supplied at validation time. Suites run in
+SUMMARY mode (per-row results with unexpected indices are far too slow at a million rows),
+and the stored result is stripped of sample values so no raw cell is ever kept.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from csp.config import PROJECT_DIR
+
+EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+# Result keys that carry sample values from the data: never stored or shown.
+_SAMPLE_KEYS = ("partial_unexpected_list", "partial_unexpected_counts",
+                "partial_unexpected_index_list", "unexpected_list", "unexpected_index_list",
+                "details", "observed_value_list")
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    accepted: bool
+    failures: list[str]  # one readable reason per failed expectation
+    result: dict  # the GX result, without sample values
+
+
+def suite_path(dataset_id: str) -> Path:
+    return EXPECTATIONS_DIR / f"{dataset_id}.json"
+
+
+@lru_cache(maxsize=None)
+def _batch_definition():
+    import logging
+
+    # GX logs every documented function it registers at import: not news for a task log.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("csp_returns")
+    return source.add_dataframe_asset("return").add_batch_definition_whole_dataframe("whole")
+
+
+def load_suite(dataset_id: str):
+    import great_expectations as gx
+
+    spec = json.loads(suite_path(dataset_id).read_text())
+    return gx.ExpectationSuite(**spec)
+
+
+def _describe(result) -> str:
+    config = result.expectation_config
+    column = config.kwargs.get("column") or ", ".join(config.kwargs.get("column_list", []))
+    reason = (config.meta or {}).get("reason") or config.type.replace("_", " ")
+    observed = result.result or {}
+    detail = ""
+    if "unexpected_count" in observed:
+        detail = f" ({observed['unexpected_count']} of {observed.get('element_count')} rows)"
+    elif "observed_value" in observed and not isinstance(observed["observed_value"], str):
+        detail = f" (observed {observed['observed_value']})"
+    return f"{reason}{' [' + column + ']' if column else ''}{detail}"
+
+
+def _strip_samples(value):
+    if isinstance(value, dict):
+        return {k: _strip_samples(v) for k, v in value.items() if k not in _SAMPLE_KEYS}
+    if isinstance(value, list):
+        return [_strip_samples(v) for v in value]
+    return value
+
+
+def validate_batch(frame: pd.DataFrame, dataset_id: str, parameters: dict) -> BatchOutcome:
+    """Run the dataset's suite on a staged frame and decide acceptance."""
+    suite = load_suite(dataset_id)
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, result_format="SUMMARY", expectation_parameters=parameters)
+    failures = [_describe(r) for r in result.results if not r.success]
+    return BatchOutcome(
+        accepted=bool(result.success),
+        failures=failures,
+        result=_strip_samples(result.to_json_dict()),
+    )
+
+
+def render_result(dataset, quarter, outcome: BatchOutcome) -> str:
+    """A Data Docs page for one validation: every expectation, its verdict and its counts.
+    Rendered from the stripped result, so it can hold no raw value of the return."""
+    from csp.reports.rendering import environment
+
+    rows = []
+    for result in outcome.result.get("results", []):
+        config = result.get("expectation_config", {})
+        observed = result.get("result") or {}
+        value = observed.get("observed_value")
+        rows.append({
+            "expectation": config.get("type", ""),
+            "column": config.get("kwargs", {}).get("column")
+            or ", ".join(config.get("kwargs", {}).get("column_list", [])),
+            "reason": (config.get("meta") or {}).get("reason", ""),
+            "success": result.get("success"),
+            "unexpected": observed.get("unexpected_count"),
+            "rows": observed.get("element_count"),
+            "observed": value if isinstance(value, (int, float)) else None,
+        })
+    return environment().get_template("validation.html.j2").render(
+        dataset=dataset, quarter=quarter, accepted=outcome.accepted, rows=rows,
+        failures=outcome.failures,
+    )
