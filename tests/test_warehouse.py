@@ -123,3 +123,10 @@ def test_models_are_ordered_by_their_references():
         for dependency in model.depends_on & set(order):
             assert order.index(dependency) < order.index(model.name), (model.name, dependency)
     assert order[-1].startswith("marts.") and "staging.events" in order
+
+
+def test_ledger_mirror_has_every_ledger_field():
+    from csp.staging import LedgerEntry
+    from csp.warehouse.load import LEDGER_COLUMNS
+
+    assert list(LEDGER_COLUMNS) == list(LedgerEntry.__dataclass_fields__)

@@ -45,24 +45,32 @@ def ensure_tables(conn: Connection) -> None:
     )
 
 
+# staging.returns mirrors csp.staging.LedgerEntry field by field (lists joined with "; ").
+LEDGER_COLUMNS = {
+    "authority": "VARCHAR", "dataset": "VARCHAR", "quarter": "VARCHAR", "version": "BIGINT",
+    "status": "VARCHAR", "due_date": "DATE", "file_sha256": "VARCHAR", "files": "VARCHAR",
+    "received_at": "TIMESTAMP", "recorded_at": "TIMESTAMP", "rows_in": "BIGINT",
+    "rows_loaded": "BIGINT", "rows_quarantined": "BIGINT", "rows_out_of_scope": "BIGINT",
+    "rows_redacted": "BIGINT", "notes": "VARCHAR", "failures": "VARCHAR",
+    "validation_report": "VARCHAR",
+}
+
+
 def sync_ledger(conn: Connection, ledger: pd.DataFrame) -> None:
     """Mirror the ledger files into staging.returns (they stay the source of truth)."""
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {LEDGER_TABLE}")
-    conn.exec_driver_sql(
-        f"CREATE TABLE {LEDGER_TABLE} (authority VARCHAR, dataset VARCHAR, quarter VARCHAR, "
-        "version BIGINT, status VARCHAR, due_date DATE, file_sha256 VARCHAR, files VARCHAR, "
-        "received_at TIMESTAMP, recorded_at TIMESTAMP, rows_in BIGINT, rows_loaded BIGINT, "
-        "rows_quarantined BIGINT, rows_out_of_scope BIGINT, rows_redacted BIGINT, notes VARCHAR)"
-    )
+    columns = ", ".join(f"{name} {kind}" for name, kind in LEDGER_COLUMNS.items())
+    conn.exec_driver_sql(f"CREATE TABLE {LEDGER_TABLE} ({columns})")
     if ledger.empty:
         return
     flat = ledger.assign(
         files=ledger["files"].map("; ".join),
         notes=ledger["notes"].map("; ".join),
+        failures=ledger["failures"].map("; ".join),
         due_date=pd.to_datetime(ledger["due_date"]).dt.date,
         received_at=pd.to_datetime(ledger["received_at"], utc=True).dt.tz_localize(None),
         recorded_at=pd.to_datetime(ledger["recorded_at"], utc=True).dt.tz_localize(None),
-    )
+    )[list(LEDGER_COLUMNS)]
     bulk_insert(conn, LEDGER_TABLE, pa.Table.from_pandas(flat, preserve_index=False))
 
 
