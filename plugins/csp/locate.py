@@ -1,0 +1,81 @@
+"""Resolve a missing LSOA code from WGS84 coordinates: the LSOA (2011, England and Wales) whose
+population-weighted centroid is nearest, measured in British National Grid metres.
+
+Nearest centroid is an approximation of point-in-polygon that needs no boundary files; it is
+exact for most points and otherwise picks a neighbouring LSOA. Points farther than
+``MAX_DISTANCE_M`` from every centroid (Scotland, offshore) stay unresolved rather than being
+pinned to a border LSOA. ``location_precision`` keeps saying "point": the coordinates remain
+the most precise location the row has.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+MAX_DISTANCE_M = 10_000.0
+
+
+@lru_cache(maxsize=1)
+def _to_grid():
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+
+
+def to_british_grid(latitude, longitude) -> tuple[np.ndarray, np.ndarray]:
+    return _to_grid().transform(np.asarray(longitude, float), np.asarray(latitude, float))
+
+
+def to_wgs84(easting, northing) -> tuple[np.ndarray, np.ndarray]:
+    """British National Grid metres -> (latitude, longitude)."""
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(
+        np.asarray(easting, float), np.asarray(northing, float)
+    )
+    return lat, lon
+
+
+@lru_cache(maxsize=2)
+def _centroid_index(reference_dir: Path):
+    from scipy.spatial import cKDTree
+
+    from csp.geography import lsoa_lookup
+
+    lookup = lsoa_lookup(reference_dir).dropna(subset=["latitude", "longitude"])
+    x, y = to_british_grid(lookup["latitude"], lookup["longitude"])
+    return cKDTree(np.column_stack([x, y])), lookup["LSOA11CD"].to_numpy()
+
+
+def nearest_lsoa(latitude: pd.Series, longitude: pd.Series, reference_dir: Path) -> pd.Series:
+    """LSOA 2011 code of the nearest centroid for each coordinate pair (null when a coordinate
+    is missing or the point is too far from England and Wales)."""
+    out = pd.Series(pd.NA, index=latitude.index, dtype="string")
+    present = latitude.notna() & longitude.notna()
+    if not present.any():
+        return out
+    tree, codes = _centroid_index(reference_dir)
+    x, y = to_british_grid(latitude[present], longitude[present])
+    distance, position = tree.query(np.column_stack([x, y]))
+    near = distance <= MAX_DISTANCE_M
+    out.loc[present[present].index[near]] = codes[position[near]]
+    return out
+
+
+def fill_missing_lsoa(frame: pd.DataFrame, reference_dir: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Fill ``lsoa_code`` where it is null and the row has coordinates; notes say how many."""
+    missing = frame["lsoa_code"].isna() & frame["latitude"].notna()
+    if not missing.any():
+        return frame, []
+    resolved = nearest_lsoa(frame.loc[missing, "latitude"], frame.loc[missing, "longitude"], reference_dir)
+    frame = frame.copy()
+    frame.loc[missing, "lsoa_code"] = resolved
+    notes = [f"lsoa_code resolved from coordinates (nearest population-weighted LSOA 2011 centroid) "
+             f"for {int(resolved.notna().sum())} rows"]
+    if resolved.isna().any():
+        notes.append(f"{int(resolved.isna().sum())} rows with coordinates more than "
+                     f"{MAX_DISTANCE_M / 1000:g} km from any England and Wales LSOA centroid keep no lsoa_code")
+    return frame, notes

@@ -1,0 +1,91 @@
+"""Source adapters: one module per input format, turning a return's files into a dataset's
+canonical frame plus a quarantine report.
+
+Conventions of ``Parsed.frame`` (every adapter):
+
+- columns: the dataset's canonical schema (``registry.Dataset.columns``) in schema order,
+  without ``return_id`` / ``file_sha256`` (stamped at staging) and with ``source_ref`` (the
+  raw source record reference as a string, or null) in place of ``record_key``.
+- dtypes: string -> pandas "string"; int -> "Int64"; float -> "float64"; date ->
+  ``datetime64[ns]`` at midnight (day precision; the month's first day for month precision);
+  time -> ``datetime.time`` objects (minute precision) or None, in an object column.
+- ``source_line`` is the 1-based physical line of the file (header = line 1).
+
+Row accounting, for every format: ``rows_in == rows_loaded + len(quarantine)`` and
+``rows_in + rows_out_of_scope`` = data rows in the files (staging refuses a return that does
+not reconcile). ``rows_loaded`` counts input rows represented in the frame:
+
+- record formats: one input row per frame row (``rows_loaded == len(frame)``). STATS19
+  counts collision rows (the casualty files only enrich them).
+- ``council_rtc_casualties``: rows are casualties and the frame holds one row per collision,
+  so ``rows_loaded`` = casualties counted in the frame (killed + serious + slight + age unknown).
+- ``hes_op`` (a count): ``rows_loaded`` = attendance rows counted (the sum of ``value``).
+  ``drug_treatment_counts``: one row per count, as for record formats.
+
+Quarantine rules: unparseable_date, date_outside_quarter (when a quarter is given),
+unparseable_time, unknown_category, invalid_lsoa, invalid_coordinates, full_postcode,
+invalid_postcode, invalid_value, invalid_count, invalid_period. Reasons never quote the cell.
+
+Rows with coordinates but no LSOA get one from the nearest LSOA centroid (``csp.locate``).
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+
+from csp.config import settings
+from csp.locate import fill_missing_lsoa
+from csp.quarters import Quarter
+from csp.registry import SOURCE_FORMATS, Dataset
+from csp.sources.frames import Parsed, combine
+from csp.sources.reading import SourceError
+
+__all__ = ["Parsed", "SourceError", "find_return_files", "parse_return"]
+
+# source format id -> adapter module (each has ``parse(dataset, files, quarter) -> Parsed``)
+ADAPTERS = {
+    "police_uk_street": "police_uk",
+    "force_crimes": "force_extracts",
+    "force_incidents": "force_extracts",
+    "lfb_incidents": "lfb",
+    "fire_other_incidents": "fire_other",
+    "stats19": "stats19",
+    "council_rtc_casualties": "council_rtc",
+    "school_exclusions": "la_contracts",
+    "racial_incidents": "la_contracts",
+    "council_asb": "la_contracts",
+    "hes_apc": "hes_apc",
+    "hes_op": "hes_op",
+    "drug_treatment_counts": "drug_treatment",
+    "ambulance_callouts": "ambulance",
+}
+
+
+def find_return_files(dataset: Dataset, folder: Path) -> dict[str, list[Path]]:
+    """Source format id -> the files in ``folder`` matching its patterns (sorted); formats
+    with no file are left out."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for format_id in dataset.source_formats:
+        globs = SOURCE_FORMATS[format_id].file_globs
+        paths = sorted({p for pattern in globs for p in folder.glob(pattern) if p.is_file()})
+        if paths:
+            found[format_id] = paths
+    return found
+
+
+def parse_return(dataset: Dataset, files: dict[str, list[Path]], quarter: Quarter | None) -> Parsed:
+    """Parse every file of the return (one or more formats) into one ``Parsed``."""
+    parts = []
+    for format_id, paths in files.items():
+        if format_id not in dataset.source_formats:
+            raise ValueError(f"{dataset.id} does not arrive in format {format_id!r}")
+        adapter = import_module(f"csp.sources.{ADAPTERS[format_id]}")
+        parts.append(adapter.parse(dataset, format_id, sorted(paths), quarter))
+    parsed = combine(parts, dataset)
+    if dataset.kind == "record" and len(parsed.frame):
+        parsed.frame, notes = fill_missing_lsoa(parsed.frame, settings().reference_dir)
+        parsed.notes.extend(notes)
+    return parsed

@@ -1,0 +1,100 @@
+"""Local authority contracts: school_exclusions (6), racial_incidents (7), council_asb (8)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from csp.registry import SOURCE_FORMATS
+from csp.sources.force_extracts import check_qualifier, lookup, nsir_categories
+from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, parse_number, when, where
+from csp.sources.reading import read_files
+
+# School census exclusion reason codes (DfE).
+EXCLUSION_REASONS = {
+    "PP": "Physical assault against a pupil",
+    "PA": "Physical assault against an adult",
+    "VP": "Verbal abuse / threatening behaviour against a pupil",
+    "VA": "Verbal abuse / threatening behaviour against an adult",
+    "BU": "Bullying",
+    "RA": "Racist abuse",
+    "SM": "Sexual misconduct",
+    "DA": "Drug and alcohol related",
+    "DM": "Damage",
+    "TH": "Theft",
+    "PD": "Persistent disruptive behaviour",
+    "OT": "Other",
+}
+EXCLUSION_TYPES = ("fixed", "permanent")
+GENDERS = ("M", "F", "U")
+PUPIL_AGES = (2, 19)  # compulsory school age with nursery and sixth form either side
+RACIAL_INCIDENT_TYPES = ("Verbal abuse", "Physical assault", "Damage to property", "Graffiti",
+                         "Written / online abuse", "Other")
+FREE_TEXT_NOTE = ("location_description is free text and is not carried (it may name people or "
+                  "addresses); the location is lsoa_code")
+ASB_GROUP = "Anti Social Behaviour"
+
+
+def _school_exclusions(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
+    code = rows["reason_code"].str.upper()
+    verdicts.check_known(code.isin(EXCLUSION_REASONS), rows["reason_code"], "reason_code")
+    kind = rows["exclusion_type"].str.lower()
+    verdicts.check_known(kind.isin(EXCLUSION_TYPES), rows["exclusion_type"], "exclusion_type")
+    gender = rows["pupil_gender"].str.upper()
+    verdicts.check_known(gender.isin(GENDERS), rows["pupil_gender"], "pupil_gender")
+    age, bad_age = parse_number(rows["pupil_age"])
+    bad_age |= age.notna() & ~(age.between(*PUPIL_AGES) & age.eq(age.round()))
+    verdicts.flag(bad_age, "invalid_value", f"pupil_age is not a whole number of years from {PUPIL_AGES[0]} to {PUPIL_AGES[1]}")
+    return {
+        **when(verdicts, rows, "start_date", None, quarter),
+        **where(verdicts, rows, lsoa="school_lsoa"),
+        "source_ref": blank_to_null(rows["exclusion_ref"]),
+        "category": code.map(EXCLUSION_REASONS),
+        "category_code": code,
+        "exclusion_type": kind,
+        "pupil_gender": gender,
+        "pupil_age": age.where(~bad_age).round().astype("Int64"),
+        "school_name": blank_to_null(rows["school_name"]),
+        "school_address": blank_to_null(rows["school_address"]),
+    }
+
+
+def _racial_incidents(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
+    verdicts.check_known(rows["incident_type"].isin(RACIAL_INCIDENT_TYPES), rows["incident_type"], "incident_type")
+    return {
+        **when(verdicts, rows, "incident_date", "incident_time", quarter),
+        **where(verdicts, rows, lsoa="lsoa_code"),
+        "source_ref": blank_to_null(rows["incident_ref"]),
+        "category": rows["incident_type"],
+    }
+
+
+def _council_asb(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
+    categories = nsir_categories()
+    asb = categories[categories["mps_group"] == ASB_GROUP].set_index("key")
+    key = rows["asb_category"].str.lower()
+    verdicts.check_known(key.isin(asb.index), rows["asb_category"], "asb_category")
+    return {
+        **when(verdicts, rows, "incident_date", "incident_time", quarter),
+        **where(verdicts, rows, lsoa="lsoa_code"),
+        "source_ref": blank_to_null(rows["incident_ref"]),
+        "category": lookup(key, asb["category"]),
+        "category_code": lookup(key, asb["mps_cad_code"]),
+        "nsir_qualifier": check_qualifier(verdicts, rows["nsir_qualifier"]),
+    }
+
+
+BUILDERS = {"school_exclusions": _school_exclusions, "racial_incidents": _racial_incidents,
+            "council_asb": _council_asb}
+
+
+def parse(dataset, format_id, paths, quarter) -> Parsed:
+    required = SOURCE_FORMATS[format_id].required_columns
+    # The free-text location is required (the contract has it) but never read past here.
+    used = [c for c in required if c != "location_description"]
+    table = read_files(paths, required, used=used, allow_xlsx=True)
+    rows = table.rows
+    verdicts = Verdicts(rows)
+    values = BUILDERS[format_id](verdicts, rows, quarter)
+    ok = verdicts.ok
+    frame = canonical_frame(dataset, rows[ok], **keep(values, ok))
+    notes = table.notes + ([FREE_TEXT_NOTE] if format_id == "racial_incidents" else [])
+    return Parsed(frame, verdicts.quarantine(), len(rows), 0, notes)

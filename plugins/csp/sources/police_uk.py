@@ -1,0 +1,45 @@
+"""police.uk street-level files: ASB rows feed police_incidents (1), the other 13 crime types
+police_crimes (2). Month precision only; Crime IDs repeat and are never de-duplicated."""
+from __future__ import annotations
+
+
+from csp.registry import SOURCE_FORMATS
+from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, parse_date, where
+from csp.sources.reading import read_files
+
+ASB = "Anti-social behaviour"
+CRIME_TYPES = (
+    "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs", "Other crime", "Other theft",
+    "Possession of weapons", "Public order", "Robbery", "Shoplifting", "Theft from the person",
+    "Vehicle crime", "Violence and sexual offences",
+)
+USED = ("Crime ID", "Month", "Longitude", "Latitude", "LSOA code", "Crime type")
+SNAPPED_NOTE = ("police.uk coordinates are snapped to anonymisation points ('On or near ...'), "
+                "not the exact place of the crime")
+
+
+def parse(dataset, format_id, paths, quarter) -> Parsed:
+    # Every published column is required (so a wrong file is refused) but only the used ones
+    # are kept; the notes list the dropped ones.
+    table = read_files(paths, SOURCE_FORMATS[format_id].required_columns, used=USED)
+    rows = table.rows
+    is_asb = rows["Crime type"].eq(ASB)
+    in_scope = is_asb if dataset.id == "police_incidents" else ~is_asb
+    rows = rows[in_scope]
+    verdicts = Verdicts(rows)
+    if dataset.id == "police_crimes":
+        verdicts.check_known(rows["Crime type"].isin(CRIME_TYPES), rows["Crime type"], "Crime type")
+    month = parse_date(rows["Month"], "%Y-%m")
+    verdicts.check_dates(month, rows["Month"], "Month", "YYYY-MM", quarter)
+    location = where(verdicts, rows, lsoa="LSOA code", latitude="Latitude", longitude="Longitude")
+    ok = verdicts.ok
+    values = keep({
+        **location,
+        "source_ref": blank_to_null(rows["Crime ID"]),
+        "event_date": month,
+        "time_precision": "month",
+        "category": rows["Crime type"],
+    }, ok)
+    frame = canonical_frame(dataset, rows[ok], **values)
+    notes = [*table.notes, SNAPPED_NOTE] if len(frame) else table.notes
+    return Parsed(frame, verdicts.quarantine(), int(in_scope.sum()), int((~in_scope).sum()), notes)
