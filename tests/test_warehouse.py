@@ -48,7 +48,8 @@ def stage(settings, tmp_path, name: str, rows) -> None:
     path.write_text(f"{name}\n{rows}\n")  # distinct bytes -> distinct checksum -> new version
     frame = crimes_frame(rows)
     quarantine = pd.DataFrame(columns=["source_file", "source_line", "rule", "reason"])
-    Staging(settings.staging_dir).stage(CRIMES, Q, [path], frame, quarantine, rows_in=len(frame))
+    Staging(settings.staging_dir).stage(CRIMES, Q, [path], frame, quarantine,
+                                        rows_in=len(frame), rows_loaded=len(frame))
 
 
 def marts(engine) -> pd.DataFrame:

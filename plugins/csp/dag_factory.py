@@ -89,15 +89,11 @@ and the task fails, which alerts.""",
         from csp import clock, ingest
         from csp.config import settings
 
-        current, quarter = settings(), _quarter(context)
-        files = ingest.return_files(current, dataset, quarter)
-        if files:
-            names = sorted(p.name for paths in files.values() for p in paths)
-            return PokeReturnValue(is_done=True, xcom_value=names)
-        if clock.today() > quarter.deadline:
-            entry = ingest.record_not_received(current, dataset.id, quarter)
-            raise AirflowFailException(entry.notes[0])
-        return PokeReturnValue(is_done=False)
+        try:
+            names = ingest.poll_return(settings(), dataset.id, _quarter(context), clock.today())
+        except ingest.ReturnNotReceived as missing:
+            raise AirflowFailException(str(missing)) from missing
+        return PokeReturnValue(is_done=names is not None, xcom_value=names)
 
     @task(task_id="ingest_return", outlets=[asset], doc_md=f"""
 Parses the **{dataset.title}** return, depersonalises it, validates it with

@@ -31,6 +31,24 @@ def return_files(settings: Settings, dataset: Dataset, quarter: Quarter) -> dict
     return find_return_files(dataset, landing_folder(settings, dataset, quarter))
 
 
+class ReturnNotReceived(Exception):
+    """The statutory deadline passed with no return: recorded in the ledger, then raised."""
+
+
+def poll_return(settings: Settings, dataset_id: str, quarter: Quarter, today) -> list[str] | None:
+    """One poke of the wait: the return's file names if it has landed, None while it may still
+    arrive; past the deadline (end of the following quarter) it is recorded as not received
+    and ``ReturnNotReceived`` is raised."""
+    dataset = DATASETS[dataset_id]
+    files = return_files(settings, dataset, quarter)
+    if files:
+        return sorted(path.name for paths in files.values() for path in paths)
+    if today > quarter.deadline:
+        entry = record_not_received(settings, dataset_id, quarter)
+        raise ReturnNotReceived(entry.notes[0])
+    return None
+
+
 def plausible_row_band(previous: list[int]) -> tuple[int, int]:
     """Row counts a return may have given the authority's previous quarters: half to twice
     their median, widened by three Poisson standard deviations so small series don't trip."""
@@ -96,6 +114,7 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter) -> Ledg
         frame,
         parsed.quarantine,
         rows_in=parsed.rows_in,
+        rows_loaded=parsed.rows_loaded,
         rows_out_of_scope=parsed.rows_out_of_scope,
         notes=notes,
         status=status,

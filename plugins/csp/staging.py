@@ -45,8 +45,9 @@ class LedgerEntry:
     received_at: str | None = None  # when the newest file of the return landed (UTC)
     recorded_at: str = ""
     rows_in: int = 0
-    rows_loaded: int = 0
+    rows_loaded: int = 0  # input rows loaded (rows_in = rows_loaded + rows_quarantined)
     rows_quarantined: int = 0
+    rows_staged: int = 0  # rows of the staged table (fewer when a format aggregates)
     rows_out_of_scope: int = 0
     rows_redacted: int = 0
     notes: list[str] = field(default_factory=list)
@@ -117,6 +118,7 @@ class Staging:
         quarantine: pd.DataFrame,
         *,
         rows_in: int,
+        rows_loaded: int,
         rows_out_of_scope: int = 0,
         notes: list[str] | None = None,
         status: str = ACCEPTED,
@@ -132,10 +134,10 @@ class Staging:
         for existing in self.versions(dataset.id, quarter):
             if existing.file_sha256 == checksum:
                 return existing
-        if rows_in != len(frame) + len(quarantine):
-            raise AssertionError(
-                f"{dataset.id} {quarter}: rows_in {rows_in} != loaded {len(frame)} "
-                f"+ quarantined {len(quarantine)}"
+        if rows_in != rows_loaded + len(quarantine):
+            raise ValueError(
+                f"{dataset.id} {quarter}: rows do not reconcile: {rows_in} in != "
+                f"{rows_loaded} loaded + {len(quarantine)} quarantined"
             )
         folder = self.folder(dataset.id, quarter)
         folder.mkdir(parents=True, exist_ok=True)
@@ -152,8 +154,9 @@ class Staging:
             received_at=_received_at(files),
             recorded_at=_now(),
             rows_in=rows_in,
-            rows_loaded=len(frame) if status == ACCEPTED else 0,
+            rows_loaded=rows_loaded if status == ACCEPTED else 0,
             rows_quarantined=len(quarantine),
+            rows_staged=len(frame) if status == ACCEPTED else 0,
             rows_out_of_scope=rows_out_of_scope,
             notes=list(notes or []),
             failures=list(failures or []),

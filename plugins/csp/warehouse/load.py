@@ -50,7 +50,8 @@ LEDGER_COLUMNS = {
     "authority": "VARCHAR", "dataset": "VARCHAR", "quarter": "VARCHAR", "version": "BIGINT",
     "status": "VARCHAR", "due_date": "DATE", "file_sha256": "VARCHAR", "files": "VARCHAR",
     "received_at": "TIMESTAMP", "recorded_at": "TIMESTAMP", "rows_in": "BIGINT",
-    "rows_loaded": "BIGINT", "rows_quarantined": "BIGINT", "rows_out_of_scope": "BIGINT",
+    "rows_loaded": "BIGINT", "rows_quarantined": "BIGINT", "rows_staged": "BIGINT",
+    "rows_out_of_scope": "BIGINT",
     "rows_redacted": "BIGINT", "notes": "VARCHAR", "failures": "VARCHAR",
     "validation_report": "VARCHAR",
 }
