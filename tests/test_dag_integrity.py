@@ -40,7 +40,8 @@ def parsed():
     """Parse the DAG folder in a fresh interpreter, so this process's imports don't count."""
     result = subprocess.run(
         [sys.executable, "-c", PARSE_SCRIPT, os.environ["AIRFLOW__CORE__DAGS_FOLDER"], ",".join(HEAVY_MODULES)],
-        capture_output=True, text=True, check=True, env=os.environ,
+        capture_output=True, text=True, check=True,
+        env={k: v for k, v in os.environ.items() if k != "CSP_TASK_RETRIES"},
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -61,7 +62,7 @@ def test_dag_policy(parsed, dag_id):
     assert "csp" in dag["tags"] and len(dag["tags"]) >= 2
     assert len(dag["doc_md"]) > 200
     for task_id, task in dag["tasks"].items():
-        assert task["retries"] >= 1, task_id
+        assert task["retries"] >= 1, task_id  # production default (CSP_TASK_RETRIES unset)
         assert task["doc_md"].strip(), f"{dag_id}.{task_id} has no doc_md"
 
 

@@ -6,6 +6,7 @@ imports what it needs (pandas, duckdb...) when it runs.
 """
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -36,7 +37,9 @@ POKE_INTERVAL = timedelta(hours=6)
 
 DEFAULT_ARGS = {
     "owner": OWNER,
-    "retries": 3,
+    # Retries are for transient faults (a database restarting). In-process runs (demo, tests)
+    # set CSP_TASK_RETRIES=0 so a defect fails at once instead of waiting out the back-off.
+    "retries": int(os.environ.get("CSP_TASK_RETRIES", "3")),
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),

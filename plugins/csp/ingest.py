@@ -67,8 +67,9 @@ def batch_parameters(settings: Settings, dataset: Dataset, quarter: Quarter) -> 
 
     codes = area_codes(settings.reference_dir, settings.area["area"]["police_force_area"])
     staging = Staging(settings.staging_dir)
+    # The suite counts rows of the staged table, so compare with earlier staged tables.
     previous = [
-        entry.rows_loaded
+        entry.rows_staged
         for back in range(1, HISTORY_QUARTERS + 1)
         if (entry := staging.latest_accepted(dataset.id, quarter.shift(-back)))
     ]

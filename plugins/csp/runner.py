@@ -29,6 +29,7 @@ def configure_airflow(airflow_home: Path) -> None:
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(PROJECT_DIR / "dags")
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("CSP_TASK_RETRIES", "0")
     if not (airflow_home / "airflow.db").exists():
         # A fresh process, so the migration sees exactly the environment set above.
         subprocess.run(

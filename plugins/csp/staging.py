@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +30,7 @@ from csp.registry import Dataset
 from csp.schema import to_arrow
 
 ACCEPTED, REJECTED, SUPERSEDED = "accepted", "rejected", "superseded"
+_ENTRY = re.compile(r"^v\d+\.json$")  # v3.json, not v3.validation.json
 NOT_HELD, NOT_RECEIVED = "not_held", "not_received"
 
 
@@ -102,7 +104,7 @@ class Staging:
 
     def versions(self, dataset: str, quarter: Quarter) -> list[LedgerEntry]:
         folder = self.folder(dataset, quarter)
-        entries = [_read_entry(p) for p in folder.glob("v*.json")]
+        entries = [_read_entry(p) for p in folder.glob("v*.json") if _ENTRY.match(p.name)]
         return sorted(entries, key=lambda e: e.version)
 
     def latest_accepted(self, dataset: str, quarter: Quarter) -> LedgerEntry | None:
@@ -204,7 +206,8 @@ class Staging:
 
     def ledger(self) -> pd.DataFrame:
         """Every ledger entry, with superseded versions marked as such."""
-        paths = list(self.root.glob("*/*/v*.json")) + list(self.root.glob("*/*/status.json"))
+        paths = [p for p in self.root.glob("*/*/v*.json") if _ENTRY.match(p.name)]
+        paths += list(self.root.glob("*/*/status.json"))
         rows = [asdict(_read_entry(p)) for p in paths]
         columns = list(LedgerEntry.__dataclass_fields__)
         ledger = pd.DataFrame(rows, columns=columns)
