@@ -2,6 +2,7 @@
 report is one self-contained file."""
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,8 +23,16 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["thousands"] = lambda n: f"{int(n):,}"
-    env.filters["pct"] = lambda x: "n/a" if x is None else f"{x:+.0f}%"
+    env.filters["pct"] = percent_change
     return env
+
+
+def percent_change(value) -> str:
+    """'+12%', '-3%', '0%'; 'n/a' where no change is shown (None or NaN from pandas)."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    rounded = round(value)
+    return "0%" if rounded == 0 else f"{rounded:+d}%"
 
 
 def render(template: str, context: dict, path: Path) -> Path:
