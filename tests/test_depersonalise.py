@@ -28,10 +28,19 @@ def test_pseudonyms_are_keyed_stable_and_keep_nulls():
     assert (dp.pseudonymise(ids, b"k1", "fire_incidents").dropna() != first.dropna()).all()
 
 
-def test_only_canonical_columns_survive():
+def test_only_canonical_columns_survive_and_free_text_is_redacted():
     dataset = DATASETS["racial_incidents"]
-    row = {c: [None] for c in dataset.columns if c not in ("return_id", "file_sha256", "record_key")}
-    frame = pd.DataFrame({**row, "source_ref": ["R-1"], "location_description": ["outside 4 Acacia Ave"]})
-    out = dp.depersonalise(frame, dataset, b"key")
-    assert "location_description" not in out and "source_ref" not in out
+    row = {c: [None, None] for c in dataset.columns if c not in ("return_id", "file_sha256", "record_key")}
+    frame = pd.DataFrame({**row, "source_ref": ["R-1", "R-2"], "victim_name": ["Ann Lee", "Bo Li"],
+                          "location_description": ["outside LE1 5AB, abused by Mr Tom Ray", "bus stop"]})
+    result = dp.depersonalise(frame, dataset, b"key")
+    out = result.frame
+    assert "victim_name" not in out and "source_ref" not in out
     assert out["record_key"].str.fullmatch("[0-9a-f]{64}").all()
+    assert out["location_description"].tolist() == ["outside [postcode], abused by [name]", "bus stop"]
+    assert result.rows_redacted == 1 and result.redactions == {"name": 1, "postcode": 1}
+    assert result.note == "personal data redacted from free text in 1 rows: 1 name, 1 postcode"
+
+
+def test_mandated_school_name_is_not_scanned():
+    assert DATASETS["school_exclusions"].free_text == ()

@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from csp.pii import redact
 from csp.registry import LINEAGE_COLUMNS, Dataset
 
 KEY_ENV = "CSP_PSEUDONYM_KEY"
@@ -59,9 +61,31 @@ def pseudonymise(values: pd.Series, key: bytes, namespace: str) -> pd.Series:
     return values.map(digests, na_action="ignore").astype("string")
 
 
-def depersonalise(frame: pd.DataFrame, dataset: Dataset, key: bytes) -> pd.DataFrame:
-    """Replace ``source_ref`` by ``record_key`` and keep only the canonical columns."""
+@dataclass
+class Depersonalised:
+    frame: pd.DataFrame
+    rows_redacted: int = 0  # rows in which free text had personal data redacted
+    redactions: dict[str, int] = field(default_factory=dict)  # pattern -> matches redacted
+
+    @property
+    def note(self) -> str | None:
+        if not self.redactions:
+            return None
+        found = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(self.redactions.items()))
+        return f"personal data redacted from free text in {self.rows_redacted} rows: {found}"
+
+
+def depersonalise(frame: pd.DataFrame, dataset: Dataset, key: bytes) -> Depersonalised:
+    """Replace ``source_ref`` by ``record_key``, redact personal data from the declared
+    free-text columns, and keep only the canonical columns."""
     out = frame.copy()
+    result = Depersonalised(out)
+    for column in dataset.free_text:
+        redaction = redact(out[column])
+        out[column] = redaction.text
+        result.rows_redacted += redaction.rows_redacted
+        for kind, n in redaction.found.items():
+            result.redactions[kind] = result.redactions.get(kind, 0) + n
     if dataset.kind == "record":
         out["record_key"] = pseudonymise(out.pop("source_ref"), key, dataset.id)
     # Lineage columns return_id / file_sha256 are stamped at staging, after this step.
@@ -69,4 +93,5 @@ def depersonalise(frame: pd.DataFrame, dataset: Dataset, key: bytes) -> pd.DataF
     missing = [c for c in keep if c not in out.columns]
     if missing:
         raise ValueError(f"{dataset.id}: adapter output lacks canonical columns {missing}")
-    return out[keep]
+    result.frame = out[keep]
+    return result

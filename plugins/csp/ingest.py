@@ -98,9 +98,12 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter) -> Ledg
             f"no {dataset.id} return in {landing_folder(settings, dataset, quarter)}"
         )
     parsed = parse_return(dataset, files, quarter)
-    frame = depersonalise(parsed.frame, dataset, key)
+    clean = depersonalise(parsed.frame, dataset, key)
+    frame = clean.frame
     all_files = [path for paths in files.values() for path in paths]
     notes, status, failures, outcome, html = list(parsed.notes), ACCEPTED, [], None, None
+    if clean.note:
+        notes.append(clean.note)
     if parsed.rows_in == 0:
         notes.append(NIL_RETURN_NOTE)
     else:
@@ -117,6 +120,7 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter) -> Ledg
         rows_in=parsed.rows_in,
         rows_loaded=parsed.rows_loaded,
         rows_out_of_scope=parsed.rows_out_of_scope,
+        rows_redacted=clean.rows_redacted,
         notes=notes,
         status=status,
         failures=failures,

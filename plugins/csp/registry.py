@@ -116,6 +116,8 @@ class Dataset:
     themes: tuple[str, ...]
     # columns identifying one record within a return, where the source has such a key
     unique_key: tuple[str, ...] = ()
+    # free-text columns: the only ones scanned for personal data (csp.pii), which is redacted
+    free_text: tuple[str, ...] = ()
     notes: str = ""
 
     @property
@@ -286,8 +288,9 @@ DATASETS: dict[str, Dataset] = {
         ),
         Dataset(
             "racial_incidents", 7, "local_authority", "Racial incidents",
-            "record", dict(_WHEN_WHERE), {}, ("racial_incidents",), ("hate",),
-            unique_key=("record_key",),
+            "record", dict(_WHEN_WHERE), {"location_description": STRING},
+            ("racial_incidents",), ("hate",), unique_key=("record_key",),
+            free_text=("location_description",),
         ),
         Dataset(
             "council_asb", 8, "local_authority",

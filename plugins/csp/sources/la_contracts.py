@@ -28,8 +28,6 @@ GENDERS = ("M", "F", "U")
 PUPIL_AGES = (2, 19)  # compulsory school age with nursery and sixth form either side
 RACIAL_INCIDENT_TYPES = ("Verbal abuse", "Physical assault", "Damage to property", "Graffiti",
                          "Written / online abuse", "Other")
-FREE_TEXT_NOTE = ("location_description is free text and is not carried (it may name people or "
-                  "addresses); the location is lsoa_code")
 ASB_GROUP = "Anti Social Behaviour"
 
 
@@ -64,6 +62,8 @@ def _racial_incidents(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
         **where(verdicts, rows, lsoa="lsoa_code"),
         "source_ref": blank_to_null(rows["incident_ref"]),
         "category": rows["incident_type"],
+        # Free text: carried only to depersonalisation, which redacts personal data from it.
+        "location_description": blank_to_null(rows["location_description"]),
     }
 
 
@@ -88,13 +88,10 @@ BUILDERS = {"school_exclusions": _school_exclusions, "racial_incidents": _racial
 
 def parse(dataset, format_id, paths, quarter) -> Parsed:
     required = SOURCE_FORMATS[format_id].required_columns
-    # The free-text location is required (the contract has it) but never read past here.
-    used = [c for c in required if c != "location_description"]
-    table = read_files(paths, required, used=used, allow_xlsx=True)
+    table = read_files(paths, required, allow_xlsx=True)
     rows = table.rows
     verdicts = Verdicts(rows)
     values = BUILDERS[format_id](verdicts, rows, quarter)
     ok = verdicts.ok
     frame = canonical_frame(dataset, rows[ok], **keep(values, ok))
-    notes = table.notes + ([FREE_TEXT_NOTE] if format_id == "racial_incidents" else [])
-    return Parsed(frame, verdicts.quarantine(), len(rows), 0, notes)
+    return Parsed(frame, verdicts.quarantine(), len(rows), 0, table.notes)
