@@ -1,6 +1,6 @@
-"""The operator's command line: ``csp demo`` and ``csp synth``.
+"""The operator's command line: ``csp demo``, ``csp synth`` and ``csp history``.
 
-Exit codes: 0 success, 1 a pipeline run failed, 2 usage error (argparse).
+Exit codes: 0 success, 1 a pipeline run failed or a return was rejected, 2 usage error.
 """
 from __future__ import annotations
 
@@ -45,6 +45,20 @@ def cmd_synth(args: argparse.Namespace) -> int:
     )
     print(f"Wrote {len(manifest['quarters'])} quarters of returns to {args.out / 'landing'}")
     return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from csp.history import load_history
+
+    try:
+        entries = load_history(settings(), [path.resolve() for path in args.files])
+    except ValueError as refused:  # includes SourceError: the message names file and rule
+        print(f"csp history: {refused}", file=sys.stderr)
+        return 1
+    for entry in entries:
+        print(f"{entry.quarter}  {entry.dataset:<26} v{entry.version}  {entry.status:<9} "
+              f"in {entry.rows_in:>7,}  loaded {entry.rows_loaded:>7,}  quarantined {entry.rows_quarantined:>6,}")
+    return 0 if all(e.status == "accepted" for e in entries) else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -97,6 +111,12 @@ def parser() -> argparse.ArgumentParser:
     synth.add_argument("--no-signals", action="store_true", help="no planted signals (false-alarm tests)")
     synth.add_argument("--police-format", choices=["force_extract", "police_uk"], default="force_extract")
     synth.set_defaults(func=cmd_synth)
+
+    history = commands.add_parser(
+        "history", help="load files spanning several quarters: split into quarterly returns, then ingest each"
+    )
+    history.add_argument("files", nargs="+", type=Path, help="files of one source format")
+    history.set_defaults(func=cmd_history)
     return root
 
 

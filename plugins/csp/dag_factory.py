@@ -112,7 +112,10 @@ changes nothing.""")
         from csp.config import settings
         from csp.staging import REJECTED
 
-        entry = ingest.ingest_return(settings(), dataset.id, _quarter(context))
+        try:
+            entry = ingest.ingest_return(settings(), dataset.id, _quarter(context))
+        except ingest.MultiQuarterFile as error:
+            raise AirflowFailException(str(error)) from error
         if entry.status == REJECTED:
             # A data-quality rejection is not transient: fail now, no retry, and alert.
             raise AirflowFailException(

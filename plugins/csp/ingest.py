@@ -35,6 +35,11 @@ class ReturnNotReceived(Exception):
     """The statutory deadline passed with no return: recorded in the ledger, then raised."""
 
 
+class MultiQuarterFile(ValueError):
+    """Most rows are dated outside the quarter: a file covering several quarters, which the
+    history command (csp history) loads, not the quarterly run."""
+
+
 def poll_return(settings: Settings, dataset_id: str, quarter: Quarter, today) -> list[str] | None:
     """One poke of the wait: the return's file names if it has landed, None while it may still
     arrive; past the deadline (end of the following quarter) it is recorded as not received
@@ -98,9 +103,17 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter) -> Ledg
             f"no {dataset.id} return in {landing_folder(settings, dataset, quarter)}"
         )
     parsed = parse_return(dataset, files, quarter)
+    all_files = [path for paths in files.values() for path in paths]
+    outside = int((parsed.quarantine["rule"] == "date_outside_quarter").sum())
+    if outside * 2 > parsed.rows_in:
+        names = " ".join(str(p) for p in all_files)
+        raise MultiQuarterFile(
+            f"{outside} of {parsed.rows_in} {dataset.id} rows in {names} are dated outside "
+            f"{quarter}: a file that covers several quarters is loaded with "
+            f"`csp history {names}`, which splits it into quarterly returns"
+        )
     clean = depersonalise(parsed.frame, dataset, key)
     frame = clean.frame
-    all_files = [path for paths in files.values() for path in paths]
     notes, status, failures, outcome, html = list(parsed.notes), ACCEPTED, [], None, None
     if clean.note:
         notes.append(clean.note)

@@ -1,0 +1,153 @@
+"""Loading history: a file that spans several quarters (a council's year of collisions, a
+financial year of HES) is split into per-quarter files in the landing folders, then each
+quarter is ingested by the same task callable the authority DAG runs (csp.ingest). The
+quarterly path itself refuses such a file and names this command (``csp history``).
+
+Rows are split by the date column of their format. A row whose date cannot be read goes to
+the earliest quarter of the file, where the ingest quarantines it with its reason: nothing
+is dropped here. STATS19 casualty rows follow their collision.
+"""
+from __future__ import annotations
+
+import fnmatch
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from csp.config import Settings
+from csp.quarters import Quarter
+from csp.registry import DATASETS, SOURCE_FORMATS
+from csp.staging import LedgerEntry
+
+# format id -> (date column, its format); the columns are the formats' own (see registry).
+DATE_COLUMNS = {
+    "police_uk_street": ("Month", "%Y-%m"),
+    "force_crimes": ("offence_date", "%Y-%m-%d"),
+    "force_incidents": ("incident_date", "%Y-%m-%d"),
+    "lfb_incidents": ("DateOfCall", "%d %b %Y"),
+    "fire_other_incidents": ("incident_date", "%Y-%m-%d"),
+    "stats19": ("date", "%d/%m/%Y"),
+    "council_rtc_casualties": ("Accident Date", "%d/%m/%Y"),
+    "school_exclusions": ("start_date", "%Y-%m-%d"),
+    "racial_incidents": ("incident_date", "%Y-%m-%d"),
+    "council_asb": ("incident_date", "%Y-%m-%d"),
+    "hes_apc": ("ADMIDATE", "%Y-%m-%d"),
+    "hes_op": ("APPTDATE", "%Y-%m-%d"),
+    "drug_treatment_counts": ("period_start", "%Y-%m-%d"),
+    "ambulance_callouts": ("call_date", "%Y-%m-%d"),
+}
+STATS19_KEYS = ("collision_index", "accident_index")
+# HES writes 1800-01-01 for a null date and 1801-01-01 for an invalid one (HES data
+# dictionary): placeholders, not dates, so they are treated as unreadable.
+PLACEHOLDER_DATES = {"hes_apc": {"1800-01-01", "1801-01-01"}, "hes_op": {"1800-01-01", "1801-01-01"}}
+
+
+@dataclass(frozen=True)
+class SplitFile:
+    quarter: Quarter
+    path: Path
+    rows: int
+
+
+def format_of(path: Path) -> str:
+    """The source format whose file pattern the file name matches."""
+    matches = [
+        fid for fid, fmt in SOURCE_FORMATS.items()
+        if any(fnmatch.fnmatch(path.name, pattern) for pattern in fmt.file_globs)
+    ]
+    if len(matches) != 1:
+        raise ValueError(
+            f"{path.name}: its name must match the file pattern of exactly one source format "
+            f"(docs/data-contracts/README.md); it matches {matches or 'none'}"
+        )
+    return matches[0]
+
+
+def authority_of(format_id: str) -> str:
+    return next(d.authority for d in DATASETS.values() if format_id in d.source_formats)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    from csp.sources.reading import decode
+
+    return pd.read_csv(io.StringIO(decode(path), newline=""), dtype=str, keep_default_na=False)
+
+
+def _quarters(dates: pd.Series, date_format: str, placeholders: set[str]) -> pd.Series:
+    dates = dates.str.strip()
+    parsed = pd.to_datetime(dates.mask(dates.isin(placeholders)), format=date_format, errors="coerce")
+    labels = parsed.dt.year.astype("Int64").astype("string") + "Q" + parsed.dt.quarter.astype("Int64").astype("string")
+    placed = labels.dropna()
+    if placed.empty:
+        raise ValueError("no row has a readable date: nothing to place in a quarter")
+    return labels.fillna(min(placed))  # unreadable dates: earliest quarter, quarantined there
+
+
+def split(paths: list[Path], landing_dir: Path) -> list[SplitFile]:
+    """Write one file per quarter (same columns, same rows) into landing/<authority>/<quarter>/."""
+    format_id = format_of(paths[0])
+    if any(format_of(p) != format_id for p in paths):
+        raise ValueError("history files must all be of one source format")
+    column, date_format = DATE_COLUMNS[format_id]
+    tables = {p: _read(p) for p in paths}
+    quarters = {}
+    for path, table in tables.items():
+        if column in table.columns:
+            quarters[path] = _quarters(table[column], date_format, PLACEHOLDER_DATES.get(format_id, set()))
+    if format_id == "stats19":  # casualty files carry no date: they follow their collision
+        key_of = {
+            p: next(k for k in STATS19_KEYS if k in t.columns) for p, t in tables.items()
+        }
+        collision_quarter = pd.concat(
+            [pd.Series(quarters[p].values, index=tables[p][key_of[p]]) for p in quarters]
+        )
+        collision_quarter = collision_quarter[~collision_quarter.index.duplicated()]
+        earliest = min(collision_quarter)
+        for path in set(tables) - set(quarters):
+            keys = tables[path][key_of[path]]
+            quarters[path] = keys.map(collision_quarter).fillna(earliest)
+    missing = [p.name for p in paths if p not in quarters]
+    if missing:
+        raise ValueError(f"{', '.join(missing)}: no {column!r} column to split by")
+
+    authority, written = authority_of(format_id), []
+    targets = {
+        (path, label): landing_dir / authority / label / f"{path.stem}_{label}.csv"
+        for path in tables for label in quarters[path].unique()
+    }
+    for (path, label), target in targets.items():
+        # Re-running history rewrites its own files; any other file of the format would make
+        # the quarter's return two copies of the same records.
+        others = [p for p in find_format_files(format_id, target.parent) if p not in targets.values()]
+        if others:
+            raise ValueError(
+                f"{target.parent} already holds a {format_id} return ({others[0].name}): "
+                "history would add a second copy"
+            )
+    for path, table in tables.items():
+        for label, rows in table.groupby(quarters[path].to_numpy(), sort=True):
+            target = targets[(path, label)]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            rows.to_csv(target, index=False)
+            written.append(SplitFile(Quarter.parse(label), target, len(rows)))
+    return written
+
+
+def find_format_files(format_id: str, folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    globs = SOURCE_FORMATS[format_id].file_globs
+    return sorted(p for p in folder.iterdir() if any(fnmatch.fnmatch(p.name, g) for g in globs))
+
+
+def load_history(settings: Settings, paths: list[Path]) -> list[LedgerEntry]:
+    """Split the files into quarterly returns and ingest every quarter of every dataset the
+    format serves, through the authority DAG's own task callable."""
+    from csp import ingest
+
+    format_id = format_of(paths[0])
+    quarters = sorted({f.quarter for f in split(paths, settings.landing_dir)})
+    datasets = [d.id for d in DATASETS.values() if format_id in d.source_formats]
+    return [ingest.ingest_return(settings, d, q) for q in quarters for d in datasets]
