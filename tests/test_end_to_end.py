@@ -68,6 +68,22 @@ def test_synthetic_partnership_end_to_end(workspace, runner, reference_dir):
     after = query(workspace, "SELECT dataset, COUNT(*) AS n FROM core.fact_event GROUP BY dataset ORDER BY dataset")
     pd.testing.assert_frame_equal(before, after)
 
+    # A corrected return (the force drops its last 100 crimes) becomes version 2, and the
+    # warehouse then holds version 2 only.
+    quarter = quarters[1]
+    crimes = workspace.landing_dir / "police" / quarter.label / f"force_crimes_{quarter}.csv"
+    lines = crimes.read_text().splitlines(keepends=True)
+    crimes.write_text("".join(lines[:-100]))
+    assert runner.run_authority("police", quarter).state == "success"
+    assert runner.run_warehouse().state == "success"
+    versions = query(workspace, f"SELECT return_id, COUNT(*) AS n FROM core.fact_event "
+                                f"WHERE dataset = 'police_crimes' AND return_id LIKE 'police_crimes/{quarter}/%' "
+                                "GROUP BY return_id")
+    assert versions.values.tolist() == [[f"police_crimes/{quarter}/v2", len(lines) - 1 - 100]]
+    statuses = query(workspace, f"SELECT version, status FROM staging.returns WHERE dataset = 'police_crimes' "
+                                f"AND quarter = '{quarter}' ORDER BY version")
+    assert statuses.values.tolist() == [[1, "superseded"], [2, "accepted"]]
+
 
 def test_real_police_uk_file_through_the_police_dag(workspace, runner, reference_dir):
     source = reference_dir / "police_uk" / "2020-01-leicestershire-street.csv"
