@@ -1,11 +1,12 @@
-"""Resolve a missing LSOA code from WGS84 coordinates: the LSOA (2011, England and Wales) whose
-population-weighted centroid is nearest, measured in British National Grid metres.
+"""Resolve a missing LSOA code from WGS84 coordinates.
 
-Nearest centroid is an approximation of point-in-polygon that needs no boundary files; it is
-exact for most points and otherwise picks a neighbouring LSOA. Points farther than
-``MAX_DISTANCE_M`` from every centroid (Scotland, offshore) stay unresolved rather than being
-pinned to a border LSOA. ``location_precision`` keeps saying "point": the coordinates remain
-the most precise location the row has.
+Where LSOA 2011 boundaries are in the reference data (geography/lsoa11_boundaries_*.geojson:
+Leicester and the City of London) the LSOA is the polygon containing the point. Elsewhere it is
+the LSOA whose population-weighted centroid is nearest, in British National Grid metres: an
+approximation that is exact for most points and otherwise picks a neighbouring LSOA. Points
+farther than ``MAX_DISTANCE_M`` from every centroid (Scotland, offshore) stay unresolved rather
+than being pinned to a border LSOA. The notes say how many rows each method resolved;
+``location_precision`` keeps saying "point", the most precise location the row has.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 MAX_DISTANCE_M = 10_000.0
+BOUNDARIES = "lsoa11_boundaries_*.geojson"
 
 
 @lru_cache(maxsize=1)
@@ -65,16 +67,57 @@ def nearest_lsoa(latitude: pd.Series, longitude: pd.Series, reference_dir: Path)
     return out
 
 
+@lru_cache(maxsize=2)
+def _polygon_index(reference_dir: Path):
+    """An STRtree over every LSOA 2011 polygon in the reference boundary files."""
+    import json
+
+    import shapely
+
+    shapes, codes = [], []
+    for path in sorted((reference_dir / "geography").glob(BOUNDARIES)):
+        for feature in json.loads(path.read_text())["features"]:
+            shapes.append(shapely.geometry.shape(feature["geometry"]))
+            codes.append(feature["properties"]["LSOA11CD"])
+    return shapely.STRtree(shapes), np.array(codes, dtype=object)
+
+
+def containing_lsoa(latitude: pd.Series, longitude: pd.Series, reference_dir: Path) -> pd.Series:
+    """LSOA 2011 code of the boundary polygon containing each point (null where no polygon of
+    the reference boundaries contains it)."""
+    import shapely
+
+    out = pd.Series(pd.NA, index=latitude.index, dtype="string")
+    tree, codes = _polygon_index(reference_dir)
+    present = latitude.notna() & longitude.notna()
+    if not present.any() or len(codes) == 0:
+        return out
+    points = shapely.points(longitude[present].to_numpy(float), latitude[present].to_numpy(float))
+    point_index, polygon_index = tree.query(points, predicate="within")
+    # A point on a shared edge lies in two polygons: keep the first, deterministically.
+    first = ~pd.Index(point_index).duplicated()
+    out.loc[present[present].index[point_index[first]]] = codes[polygon_index[first]]
+    return out
+
+
 def fill_missing_lsoa(frame: pd.DataFrame, reference_dir: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Fill ``lsoa_code`` where it is null and the row has coordinates; notes say how many."""
+    """Fill ``lsoa_code`` where it is null and the row has coordinates; notes say how many
+    rows each method resolved."""
     missing = frame["lsoa_code"].isna() & frame["latitude"].notna()
     if not missing.any():
         return frame, []
-    resolved = nearest_lsoa(frame.loc[missing, "latitude"], frame.loc[missing, "longitude"], reference_dir)
+    inside = containing_lsoa(frame.loc[missing, "latitude"], frame.loc[missing, "longitude"], reference_dir)
+    rest = inside.isna()
+    nearest = nearest_lsoa(frame.loc[missing, "latitude"][rest], frame.loc[missing, "longitude"][rest], reference_dir)
+    resolved = inside.fillna(nearest)
     frame = frame.copy()
     frame.loc[missing, "lsoa_code"] = resolved
-    notes = [f"lsoa_code resolved from coordinates (nearest population-weighted LSOA 2011 centroid) "
-             f"for {int(resolved.notna().sum())} rows"]
+    notes = []
+    if inside.notna().any():
+        notes.append(f"lsoa_code resolved from coordinates by boundary polygon for {int(inside.notna().sum())} rows")
+    if nearest.notna().any():
+        notes.append(f"lsoa_code resolved from coordinates (nearest population-weighted LSOA 2011 centroid) "
+                     f"for {int(nearest.notna().sum())} rows")
     if resolved.isna().any():
         notes.append(f"{int(resolved.isna().sum())} rows with coordinates more than "
                      f"{MAX_DISTANCE_M / 1000:g} km from any England and Wales LSOA centroid keep no lsoa_code")
