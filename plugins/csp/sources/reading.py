@@ -7,6 +7,7 @@ numbers stay physical.
 """
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,8 +41,13 @@ class Table:
 
 
 def decode(path: Path) -> str:
-    """UTF-8 (with or without byte-order mark), else Windows-1252; anything else is refused."""
+    """UTF-8 (with or without byte-order mark), else Windows-1252; anything else is refused.
+    Windows-1252 decodes almost any bytes, so NUL bytes (never in either kind of text, but in
+    every UTF-16 file) are refused first rather than read as a garbled header."""
     raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise SourceError(path, "unreadable_encoding",
+                          "NUL bytes: UTF-16 or binary, not UTF-8 or Windows-1252 text")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
@@ -50,19 +56,42 @@ def decode(path: Path) -> str:
     raise SourceError(path, "unreadable_encoding", "neither UTF-8 nor Windows-1252 text")
 
 
+def check_complete(path: Path, text: str) -> None:
+    """A file cut short in transfer ends mid-row: no line end, and a last row with fewer
+    fields than the header. Refused whole (what followed the cut is lost too), rather than
+    reading the short row's missing cells as blanks."""
+    if not text or text.endswith(("\n", "\r")):
+        return
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    if len(records) > 1 and len(records[-1]) < len(records[0]):
+        raise SourceError(
+            path, "truncated_file",
+            f"the last row has {len(records[-1])} of {len(records[0])} fields and no line end: "
+            "the file looks cut short", line=len(text.splitlines()),
+        )
+
+
 def _read_raw(path: Path, allow_xlsx: bool) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix == ".csv":
+        text = decode(path)
+        check_complete(path, text)
         try:
             # skip_blank_lines=False keeps the row index aligned with physical lines.
-            return pd.read_csv(
-                io.StringIO(decode(path), newline=""),
+            frame = pd.read_csv(
+                io.StringIO(text, newline=""),
                 dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False,
             )
         except pd.errors.ParserError as error:
-            raise SourceError(path, "malformed_csv", f"not a well-formed CSV file ({error})") from None
+            raise SourceError(path, "malformed_csv", f"not a well-formed CSV file ({str(error).strip()})") from None
         except pd.errors.EmptyDataError:
             raise SourceError(path, "missing_header", "the file is empty (no header row)") from None
+        if not isinstance(frame.index, pd.RangeIndex):
+            # pandas reads rows that all have one field more than the header as an index
+            # column, shifting every value one column to the left: refuse, never misalign.
+            raise SourceError(path, "malformed_csv", "every row has more fields than the header "
+                              "(an unquoted delimiter in a value, or one at the end of each row?)")
+        return frame
     if suffix == ".xlsx" and allow_xlsx:
         frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
         return frame.fillna("")
