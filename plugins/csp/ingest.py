@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from csp.config import Settings
@@ -13,6 +14,9 @@ from csp.registry import DATASETS, Dataset
 from csp.staging import ACCEPTED, NOT_HELD, NOT_RECEIVED, REJECTED, LedgerEntry, Staging
 
 HISTORY_QUARTERS = 4  # previous quarters that set the plausible row-count band
+# A return whose rows are mostly quarantined is rejected whole: loading the remnant would
+# present a fraction of the quarter as if it were all of it.
+MAX_QUARANTINED_SHARE = 0.5
 NIL_RETURN_NOTE = "nil return: nothing to report this quarter"
 
 
@@ -121,6 +125,11 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter) -> Ledg
         notes.append(NIL_RETURN_NOTE)
     else:
         outcome = quality.validate_batch(frame, dataset.id, batch_parameters(settings, dataset, quarter))
+        quarantined = len(parsed.quarantine)
+        if quarantined > MAX_QUARANTINED_SHARE * parsed.rows_in:
+            outcome = replace(outcome, accepted=False, failures=outcome.failures + [
+                f"most rows quarantined ({quarantined} of {parsed.rows_in} rows; see the quarantine report)"
+            ])
         status = ACCEPTED if outcome.accepted else REJECTED
         failures = outcome.failures
         html = quality.render_result(dataset, quarter, outcome)
