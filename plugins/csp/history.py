@@ -40,8 +40,8 @@ DATE_COLUMNS = {
 }
 STATS19_KEYS = ("collision_index", "accident_index")
 # HES writes 1800-01-01 for a null date and 1801-01-01 for an invalid one (HES data
-# dictionary): placeholders, not dates, so they are treated as unreadable.
-PLACEHOLDER_DATES = {"hes_apc": {"1800-01-01", "1801-01-01"}, "hes_op": {"1800-01-01", "1801-01-01"}}
+# dictionary): sentinels, not dates, so they are treated as unreadable.
+SENTINEL_DATES = {"hes_apc": {"1800-01-01", "1801-01-01"}, "hes_op": {"1800-01-01", "1801-01-01"}}
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,9 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(decode(path), newline=""), dtype=str, keep_default_na=False)
 
 
-def _quarters(dates: pd.Series, date_format: str, placeholders: set[str]) -> pd.Series:
+def _quarters(dates: pd.Series, date_format: str, sentinels: set[str]) -> pd.Series:
     dates = dates.str.strip()
-    parsed = pd.to_datetime(dates.mask(dates.isin(placeholders)), format=date_format, errors="coerce")
+    parsed = pd.to_datetime(dates.mask(dates.isin(sentinels)), format=date_format, errors="coerce")
     labels = parsed.dt.year.astype("Int64").astype("string") + "Q" + parsed.dt.quarter.astype("Int64").astype("string")
     placed = labels.dropna()
     if placed.empty:
@@ -95,7 +95,7 @@ def split(paths: list[Path], landing_dir: Path) -> list[SplitFile]:
     quarters = {}
     for path, table in tables.items():
         if column in table.columns:
-            quarters[path] = _quarters(table[column], date_format, PLACEHOLDER_DATES.get(format_id, set()))
+            quarters[path] = _quarters(table[column], date_format, SENTINEL_DATES.get(format_id, set()))
     if format_id == "stats19":  # casualty files carry no date: they follow their collision
         key_of = {
             p: next(k for k in STATS19_KEYS if k in t.columns) for p, t in tables.items()
