@@ -15,6 +15,10 @@ HEAVY_MODULES = ("pandas", "great_expectations", "duckdb", "pyarrow", "scipy")
 
 PARSE_SCRIPT = """
 import json, sys, time
+
+def seconds(value):  # task timeouts are timedelta or plain seconds
+    return value.total_seconds() if hasattr(value, "total_seconds") else value
+
 started = time.perf_counter()
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
@@ -27,7 +31,9 @@ print(json.dumps({
         dag_id: {
             "owner": dag.owner, "tags": sorted(dag.tags), "doc_md": dag.doc_md or "",
             "tasks": {t.task_id: {"retries": t.retries, "doc_md": t.doc_md or "",
-                                  "outlets": [o.uri for o in t.outlets]} for t in dag.tasks},
+                                  "outlets": [o.uri for o in t.outlets],
+                                  "timeout": seconds(getattr(t, "timeout", None))}
+                      for t in dag.tasks},
         }
         for dag_id, dag in bag.dags.items()
     },
@@ -73,3 +79,6 @@ def test_each_dataset_has_its_own_wait_ingest_and_asset(parsed, authority):
         for step in ("is_held", "wait_for_return", "ingest_return"):
             assert f"{dataset.id}.{step}" in tasks
         assert tasks[f"{dataset.id}.ingest_return"]["outlets"] == [dataset.asset_uri]
+        # The wait must outlast the statutory window (end of the following quarter: up to 92
+        # days), so that a late-but-legal return is waited for and a missing one is recorded.
+        assert tasks[f"{dataset.id}.wait_for_return"]["timeout"] > 92 * 86400

@@ -97,3 +97,16 @@ def test_unreadable_dates_go_to_the_earliest_quarter_not_nowhere(tmp_path):
     path.write_text("incident_ref,incident_date\nA,2024-02-01\nB,not a date\nC,2024-08-09\n")
     written = history.split([path], tmp_path / "landing")
     assert sorted((f.quarter.label, f.rows) for f in written) == [("2024Q1", 2), ("2024Q3", 1)]
+
+
+def test_the_refused_file_loads_with_the_command_the_refusal_names(west_yorkshire, reference_dir):
+    landing = west_yorkshire.landing_dir / "local_authority" / "2015Q1"
+    landing.mkdir(parents=True)
+    refused = landing / "leeds-rtc-casualties-2015.csv"
+    shutil.copy(reference_dir / "road_collisions" / refused.name, refused)
+    with pytest.raises(ingest.MultiQuarterFile):
+        ingest.ingest_return(west_yorkshire, "road_collisions", Quarter(2015, 1))
+    entries = history.load_history(west_yorkshire, [refused])
+    assert [e.status for e in entries] == ["accepted"] * 4
+    assert not refused.exists()
+    assert (west_yorkshire.landing_dir / "local_authority" / "history" / refused.name).exists()

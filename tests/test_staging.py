@@ -70,3 +70,12 @@ def test_rejected_return_has_no_parquet(tmp_path, landed):
     assert entry.rows_loaded == 0 and entry.failures == ["event date outside the quarter"]
     assert not (staging.folder(DATASET.id, Q) / "v1.parquet").exists()
     assert staging.latest_accepted(DATASET.id, Q) is None
+
+
+def test_resending_an_older_version_makes_it_newest_again(tmp_path, landed):
+    staging = Staging(tmp_path / "staging")
+    first = landed("a.csv", "a")
+    staging.stage(DATASET, Q, first, frame(2), quarantine(0), rows_in=2, rows_loaded=2)
+    staging.stage(DATASET, Q, landed("b.csv", "b"), frame(5), quarantine(0), rows_in=5, rows_loaded=5)
+    back = staging.stage(DATASET, Q, first, frame(2), quarantine(0), rows_in=2, rows_loaded=2)
+    assert back.version == 3 and staging.latest_accepted(DATASET.id, Q).rows_loaded == 2

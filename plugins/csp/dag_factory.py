@@ -34,6 +34,10 @@ DEADLINES = "0 6 1 1,4,7,10 *"
 START = pendulum.datetime(2020, 1, 1, tz=TIMEZONE)
 OWNER = "community-safety-data"
 POKE_INTERVAL = timedelta(hours=6)
+# The wait ends at the statutory deadline (poll_return records "not received" and fails), at
+# most ~92 days after a run starts; the sensor timeout only guards against a run that outlives
+# that by far (Airflow's default of 7 days would cut every late-but-legal return short).
+WAIT_TIMEOUT = timedelta(days=200)
 
 DEFAULT_ARGS = {
     "owner": OWNER,
@@ -80,6 +84,7 @@ is recorded as such in the returns ledger and the rest of this group is skipped.
         task_id="wait_for_return",
         mode="reschedule",
         poke_interval=POKE_INTERVAL,
+        timeout=WAIT_TIMEOUT,
         doc_md=f"""
 Waits (without holding a worker slot) for the quarter's **{dataset.title}** file(s) in
 `landing/{dataset.authority}/<YYYY>Q<n>/` (patterns: see docs/data-contracts/). Past the
@@ -110,11 +115,14 @@ changes nothing.""")
 
         from csp import ingest
         from csp.config import settings
+        from csp.sources import SourceError
         from csp.staging import REJECTED
 
         try:
             entry = ingest.ingest_return(settings(), dataset.id, _quarter(context))
-        except ingest.MultiQuarterFile as error:
+        except (ingest.MultiQuarterFile, SourceError) as error:
+            # Not transient: record the refusal in the ledger, fail without retry, alert.
+            ingest.record_refused(settings(), dataset.id, _quarter(context), str(error))
             raise AirflowFailException(str(error)) from error
         if entry.status == REJECTED:
             # A data-quality rejection is not transient: fail now, no retry, and alert.

@@ -118,9 +118,10 @@ def split(paths: list[Path], landing_dir: Path) -> list[SplitFile]:
         for path in tables for label in quarters[path].unique()
     }
     for (path, label), target in targets.items():
-        # Re-running history rewrites its own files; any other file of the format would make
-        # the quarter's return two copies of the same records.
-        others = [p for p in find_format_files(format_id, target.parent) if p not in targets.values()]
+        # Re-running history rewrites its own files; any other file of the format (except the
+        # inputs themselves, moved aside below) would make the return two copies of the records.
+        others = [p for p in find_format_files(format_id, target.parent)
+                  if p not in targets.values() and p not in tables]
         if others:
             raise ValueError(
                 f"{target.parent} already holds a {format_id} return ({others[0].name}): "
@@ -132,7 +133,19 @@ def split(paths: list[Path], landing_dir: Path) -> list[SplitFile]:
             target.parent.mkdir(parents=True, exist_ok=True)
             rows.to_csv(target, index=False)
             written.append(SplitFile(Quarter.parse(label), target, len(rows)))
+    for path in tables:
+        _move_out_of_landing(path, landing_dir / authority)
     return written
+
+
+def _move_out_of_landing(path: Path, authority_dir: Path) -> None:
+    """An input that sat in a quarter's landing folder (where the quarterly run refused it) is
+    kept, but moved to landing/<authority>/history/ so no quarter reads it twice."""
+    if path.resolve().parent.parent != authority_dir.resolve():
+        return
+    kept = authority_dir / "history"
+    kept.mkdir(exist_ok=True)
+    path.rename(kept / path.name)
 
 
 def find_format_files(format_id: str, folder: Path) -> list[Path]:

@@ -157,6 +157,12 @@ def record_not_held(settings: Settings, dataset_id: str, quarter: Quarter) -> Le
     return Staging(settings.staging_dir).record_status(dataset, quarter, NOT_HELD, reason)
 
 
+def record_refused(settings: Settings, dataset_id: str, quarter: Quarter, reason: str) -> LedgerEntry:
+    """A return whose files could not be read (or belong to the history command): rejected,
+    with the reason naming the file and rule, until a corrected file is staged."""
+    return Staging(settings.staging_dir).record_status(DATASETS[dataset_id], quarter, REJECTED, reason)
+
+
 def record_not_received(settings: Settings, dataset_id: str, quarter: Quarter) -> LedgerEntry:
     dataset = DATASETS[dataset_id]
     note = f"no return in {landing_folder(settings, dataset, quarter)} by {quarter.deadline}"

@@ -129,12 +129,13 @@ class Staging:
         validation: dict | None = None,
         validation_html: str | None = None,
     ) -> LedgerEntry:
-        """Write a return as the next version, unless the same files were already staged
-        (re-running a task is a no-op that returns the existing entry). Only an accepted
+        """Write a return as the next version, unless the same files are already the newest
+        version (re-running a task is a no-op that returns it; re-sending an older version's
+        files makes them the newest again). Only an accepted
         return gets a parquet file: a rejected one keeps its ledger entry, quarantine and
         validation result, and nothing to load."""
         checksum = files_sha256(files)
-        for existing in self.versions(dataset.id, quarter):
+        for existing in self.versions(dataset.id, quarter)[-1:]:
             if existing.file_sha256 == checksum:
                 return existing
         if rows_in != rows_loaded + len(quarantine):

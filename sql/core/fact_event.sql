@@ -1,7 +1,8 @@
 -- Every record-level event with its conformed date, geography and theme.
--- Health events carry an outward code only: their area comes from the outward-code centroid
--- rule (reference.outward_code_areas) and their LSOA stays null, so no outward-code figure
--- is ever presented as an LSOA figure.
+-- Health events carry an outward code only: their CSP (and county, force area) comes from the
+-- outward-code centroid rule (reference.outward_code_areas); LSOA, ward and district stay
+-- null, since a postcode district spans several, so no outward-code figure is ever presented
+-- at a finer level than it has.
 SELECT
     e.dataset, e.return_id, e.source_line, e.record_key,
     e.event_date, e.event_time, e.time_precision,
@@ -9,7 +10,9 @@ SELECT
     e.location_precision,
     CASE WHEN e.location_precision = 'outward_postcode' THEN NULL ELSE m.lsoa11_code END AS lsoa11_code,
     e.outward_postcode,
-    g.ward_code, g.district_code, g.csp_code, g.county_code, g.pfa_code,
+    CASE WHEN e.location_precision = 'outward_postcode' THEN NULL ELSE g.ward_code END AS ward_code,
+    CASE WHEN e.location_precision = 'outward_postcode' THEN NULL ELSE g.district_code END AS district_code,
+    g.csp_code, g.county_code, g.pfa_code,
     e.latitude, e.longitude
 FROM staging.events e
 LEFT JOIN core.lsoa_code_map m ON m.lsoa_code = e.lsoa_code

@@ -1,9 +1,11 @@
 -- Authority x dataset x quarter: was the statutory return shared, on time or not?
--- The newest version of each quarter decides (a resubmission replaces a rejection).
+-- The accepted version in use decides; a rejected resubmission does not hide it (its rows
+-- are still the ones in the warehouse). With no accepted version, the newest record does.
 WITH ranked AS (
     SELECT r.*,
            ROW_NUMBER() OVER (PARTITION BY dataset, quarter
-                              ORDER BY COALESCE(version, 0) DESC) AS newest
+                              ORDER BY CASE WHEN status = 'accepted' THEN 1 ELSE 0 END DESC,
+                                       COALESCE(version, 0) DESC) AS newest
     FROM staging.returns r
     WHERE status <> 'superseded'
 )
