@@ -419,3 +419,13 @@ def test_find_return_files_groups_by_format(tmp_path):
         "police_uk_street": [tmp_path / "2024-01-leics-street.csv"],
     }
     assert find_return_files(DATASETS["police_crimes"], tmp_path / "absent") == {}
+
+
+def test_alternative_formats_of_one_dataset_are_refused_together(tmp_path, reference_dir):
+    shutil.copy(reference_dir / "police_uk" / "2020-01-leicestershire-street.csv", tmp_path)
+    (tmp_path / "force_crimes_2020Q1.csv").write_text(
+        "crime_ref,offence_date,offence_time,ho_offence_code,crime_type,lsoa_code,latitude,longitude\n")
+    files = find_return_files(DATASETS["police_crimes"], tmp_path)
+    assert set(files) == {"police_uk_street", "force_crimes"}
+    with pytest.raises(SourceError, match="alternative formats .*send one"):
+        parse_return(DATASETS["police_crimes"], files, None)

@@ -118,6 +118,9 @@ class Dataset:
     unique_key: tuple[str, ...] = ()
     # free-text columns: the only ones scanned for personal data (csp.pii), which is redacted
     free_text: tuple[str, ...] = ()
+    # True where the source formats complement each other (LFB stop codes + the fire contract);
+    # otherwise they are alternatives and a return must use one (both would double count)
+    formats_combine: bool = False
     notes: str = ""
 
     @property
@@ -251,6 +254,7 @@ DATASETS: dict[str, Dataset] = {
             "record", {**_WHEN_WHERE, "which kind": ("category",)},
             {}, ("lfb_incidents", "fire_other_incidents"),
             ("criminal_damage_arson", "violence", "public_safety"), unique_key=("record_key",),
+            formats_combine=True,
         ),
         Dataset(
             "fire_false_alarms", 4, "fire", "Malicious false alarms",
@@ -320,7 +324,7 @@ DATASETS: dict[str, Dataset] = {
             "Mental-illness outpatient first attendances; persons in drug treatment",
             "count", {"counts": ("measure", "value")}, {},
             ("hes_op", "drug_treatment_counts"), ("mental_health", "drugs_alcohol"),
-            unique_key=("measure", "period_start", "area_code"),
+            unique_key=("measure", "period_start", "area_code"), formats_combine=True,
         ),
         Dataset(
             "ambulance_callouts", 12, "health",

@@ -78,6 +78,13 @@ def find_return_files(dataset: Dataset, folder: Path) -> dict[str, list[Path]]:
 
 def parse_return(dataset: Dataset, files: dict[str, list[Path]], quarter: Quarter | None) -> Parsed:
     """Parse every file of the return (one or more formats) into one ``Parsed``."""
+    if len(files) > 1 and not dataset.formats_combine:
+        first = next(iter(files.values()))[0]
+        raise SourceError(
+            first, "alternative_formats",
+            f"the {dataset.id} return holds files in {len(files)} alternative formats "
+            f"({', '.join(sorted(files))}): they describe the same records, so send one",
+        )
     parts = []
     for format_id, paths in files.items():
         if format_id not in dataset.source_formats:
