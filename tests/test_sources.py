@@ -218,12 +218,14 @@ def test_hes_apc_outward_postcode_and_domestic_abuse(tmp_path):
                  "6,2024-03-01,1,J22X,,,LE2,\n")
     abuse = parse("domestic_abuse_admissions", "hes_apc", [path], Quarter(2024, 1))
     assert_record_invariants(abuse, "domestic_abuse_admissions", 6)
-    assert rules(abuse) == {4: "full_postcode", 6: "unparseable_date"}
+    assert rules(abuse) == {6: "unparseable_date"}
+    assert abuse.frame.loc[abuse.frame["source_line"] == 4, "outward_postcode"].tolist() == ["LE1"]
     assert abuse.frame.iloc[0][["category", "category_code", "outward_postcode"]].tolist() == [
         "Maltreatment by spouse or partner", "Y070", "LE1"]
     admissions = parse("hospital_admissions", "hes_apc", [path], Quarter(2024, 1))
     assert_record_invariants(admissions, "hospital_admissions", 6)
-    assert list(admissions.frame["category_code"]) == ["Y070", "F101"]
+    assert list(admissions.frame["category_code"]) == ["Y070", "T510", "F101"]
+    assert "5WW" not in admissions.frame.to_string()
     assert "E01025631" not in admissions.frame.to_string()
 
 
@@ -307,7 +309,7 @@ CONTRACT_CASES = {
         "M2,2024-01-10,02:15,Overdose / poisoning,Urgent,,LE2\n"
         "M3,2024-01-10,02:15,Chest pain,Urgent,,LE2\n"
         "M4,2024-01-10,02:15,Overdose / poisoning,Urgent,,LE2 7AA\n",
-        {4: "unknown_category", 5: "full_postcode"}),
+        {4: "unknown_category"}),
 }
 
 

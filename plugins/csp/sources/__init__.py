@@ -23,10 +23,12 @@ not reconcile). ``rows_loaded`` counts input rows represented in the frame:
   ``drug_treatment_counts``: one row per count, as for record formats.
 
 Quarantine rules: unparseable_date, date_outside_quarter (when a quarter is given),
-unparseable_time, unknown_category, invalid_lsoa, invalid_coordinates, full_postcode,
+unparseable_time, unknown_category, invalid_lsoa, invalid_coordinates,
 invalid_postcode, invalid_value, invalid_count, invalid_period. Reasons never quote the cell.
 
-Rows with coordinates but no LSOA get one from the nearest LSOA centroid (``csp.locate``).
+Full postcodes are cut to their outward code as they are read (the row is kept). Rows with
+coordinates but no LSOA get one from a boundary polygon or the nearest LSOA centroid
+(``csp.locate``).
 """
 from __future__ import annotations
 

@@ -144,16 +144,19 @@ def lsoa_codes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def outward_codes(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """-> (outward codes or null, full-postcode mask, other-invalid mask)."""
-    codes = values.str.upper()
+    """-> (outward codes or null, full-postcode mask, other-invalid mask). A full postcode is
+    cut to its outward code here, at the first step that reads it: the inward part (which
+    narrows a location to a few addresses) never goes further."""
+    codes = values.str.upper().str.strip()
     full = codes.str.fullmatch(FULL_POSTCODE_PATTERN)
     invalid = codes.ne("") & ~full & ~codes.str.fullmatch(OUTWARD_PATTERN)
-    return blank_to_null(codes.where(~full & ~invalid, "")), full, invalid
+    # Anchored on the inward part ("5AB"), so "LE15AB" splits as LE1 + 5AB, not LE15.
+    outward = codes.where(~full, codes.str.extract(rf"^({OUTWARD_PATTERN})\s*\d[A-Z]{{2}}$", expand=False))
+    return blank_to_null(outward.where(~invalid, "")), full, invalid
 
 
 def check_outward(verdicts: Verdicts, raw: pd.Series, column: str) -> pd.Series:
-    codes, full, invalid = outward_codes(raw)
-    verdicts.flag(full, "full_postcode", f"{column} holds a full postcode; only the outward code may be shared")
+    codes, _, invalid = outward_codes(raw)
     verdicts.flag(invalid, "invalid_postcode", f"{column} is not an outward postcode (e.g. LE1)")
     return codes
 
