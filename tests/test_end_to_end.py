@@ -53,8 +53,8 @@ def test_synthetic_partnership_end_to_end(workspace, runner, reference_dir):
 
     compliance = query(workspace, "SELECT dataset, state FROM marts.compliance_matrix")
     assert set(compliance.loc[compliance["dataset"] == "ambulance_callouts", "state"]) == {"not_held"}
-    ledger = query(workspace, "SELECT rows_in, rows_loaded, rows_quarantined FROM staging.returns WHERE status = 'accepted'")
-    assert (ledger["rows_in"] == ledger["rows_loaded"] + ledger["rows_quarantined"]).all()
+    ledger = query(workspace, "SELECT rows_in, rows_loaded, rows_quarantined, rows_rejected FROM staging.returns")
+    assert (ledger["rows_in"] == ledger["rows_loaded"] + ledger["rows_quarantined"] + ledger["rows_rejected"]).all()
 
     reports = sorted((workspace.out_dir / "strategic").rglob("*.html"))
     assert {p.stem for p in reports} == csps

@@ -68,6 +68,7 @@ def test_rejected_return_has_no_parquet(tmp_path, landed):
     entry = staging.stage(DATASET, Q, landed("a.csv", "a"), frame(3), quarantine(0), rows_in=3,
                           rows_loaded=3, status="rejected", failures=["event date outside the quarter"])
     assert entry.rows_loaded == 0 and entry.failures == ["event date outside the quarter"]
+    assert entry.rows_in == entry.rows_loaded + entry.rows_quarantined + entry.rows_rejected == 3
     assert not (staging.folder(DATASET.id, Q) / "v1.parquet").exists()
     assert staging.latest_accepted(DATASET.id, Q) is None
 

@@ -47,8 +47,10 @@ class LedgerEntry:
     received_at: str | None = None  # when the newest file of the return landed (UTC)
     recorded_at: str = ""
     rows_in: int = 0
-    rows_loaded: int = 0  # input rows loaded (rows_in = rows_loaded + rows_quarantined)
-    rows_quarantined: int = 0
+    # Every entry reconciles: rows_in = rows_loaded + rows_quarantined + rows_rejected.
+    rows_loaded: int = 0  # input rows loaded
+    rows_quarantined: int = 0  # rows refused one by one (quarantine report)
+    rows_rejected: int = 0  # rows of a rejected return that were not quarantined
     rows_staged: int = 0  # rows of the staged table (fewer when a format aggregates)
     rows_out_of_scope: int = 0
     rows_redacted: int = 0
@@ -160,6 +162,7 @@ class Staging:
             rows_in=rows_in,
             rows_loaded=rows_loaded if status == ACCEPTED else 0,
             rows_quarantined=len(quarantine),
+            rows_rejected=0 if status == ACCEPTED else rows_loaded,
             rows_staged=len(frame) if status == ACCEPTED else 0,
             rows_redacted=rows_redacted,
             rows_out_of_scope=rows_out_of_scope,
