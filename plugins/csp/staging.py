@@ -109,6 +109,11 @@ class Staging:
         entries = [_read_entry(p) for p in folder.glob("v*.json") if _ENTRY.match(p.name)]
         return sorted(entries, key=lambda e: e.version)
 
+    def unchanged(self, dataset: str, quarter: Quarter, files: list[Path]) -> LedgerEntry | None:
+        """The newest version, if it was staged from exactly these files (a re-run)."""
+        newest = self.versions(dataset, quarter)[-1:]
+        return newest[0] if newest and newest[0].file_sha256 == files_sha256(files) else None
+
     def latest_accepted(self, dataset: str, quarter: Quarter) -> LedgerEntry | None:
         accepted = [e for e in self.versions(dataset, quarter) if e.status == ACCEPTED]
         return accepted[-1] if accepted else None
@@ -136,10 +141,9 @@ class Staging:
         files makes them the newest again). Only an accepted
         return gets a parquet file: a rejected one keeps its ledger entry, quarantine and
         validation result, and nothing to load."""
+        if existing := self.unchanged(dataset.id, quarter, files):
+            return existing
         checksum = files_sha256(files)
-        for existing in self.versions(dataset.id, quarter)[-1:]:
-            if existing.file_sha256 == checksum:
-                return existing
         if rows_in != rows_loaded + len(quarantine):
             raise ValueError(
                 f"{dataset.id} {quarter}: rows do not reconcile: {rows_in} in != "
