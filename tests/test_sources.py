@@ -431,3 +431,23 @@ def test_alternative_formats_of_one_dataset_are_refused_together(tmp_path, refer
     assert set(files) == {"police_uk_street", "force_crimes"}
     with pytest.raises(SourceError, match="alternative formats .*send one"):
         parse_return(DATASETS["police_crimes"], files, None)
+
+
+def test_a_date_of_birth_becomes_the_age_at_the_exclusion_and_goes_no_further(tmp_path):
+    header = ("exclusion_ref,start_date,exclusion_type,reason_code,pupil_date_of_birth,pupil_gender,"
+              "school_name,school_address,school_lsoa\n")
+    path = tmp_path / "school_exclusions_2024Q1.csv"
+    path.write_text(header
+                    + "X1,2024-02-10,fixed,PD,2010-02-10,M,Beaumont School,\"1 Road, Leicester\",E01025631\n"  # birthday: 14
+                    + "X2,2024-02-10,fixed,PD,2010-02-11,F,Beaumont School,\"1 Road, Leicester\",E01025631\n"  # day before: 13
+                    + "X3,2024-02-10,fixed,PD,10/02/2010,F,Beaumont School,\"1 Road, Leicester\",E01025631\n")
+    parsed = parse("school_exclusions", "school_exclusions", [path], Quarter(2024, 1))
+    assert parsed.frame["pupil_age"].tolist() == [14, 13]
+    assert rules(parsed) == {4: "invalid_value"}
+    assert "2010-02" not in parsed.frame.to_string() and "pupil_date_of_birth" not in parsed.frame
+
+    neither = tmp_path / "other" / "school_exclusions_2024Q1.csv"
+    neither.parent.mkdir()
+    neither.write_text(header.replace("pupil_date_of_birth,", "") + "X1,2024-02-10,fixed,PD,M,S,A,E01025631\n")
+    with pytest.raises(SourceError, match="missing required columns: one of pupil_age, pupil_date_of_birth"):
+        parse("school_exclusions", "school_exclusions", [neither], Quarter(2024, 1))

@@ -49,6 +49,8 @@ class SourceFormat:
     file_globs: tuple[str, ...]
     required_columns: tuple[str, ...]
     reference: str = ""
+    # columns read when present; a format may require one of a set (the adapter says which)
+    optional_columns: tuple[str, ...] = ()
 
 
 # Lineage columns carried by every canonical frame, whatever the dataset.
@@ -187,8 +189,11 @@ SOURCE_FORMATS: dict[str, SourceFormat] = {
         SourceFormat(
             "school_exclusions", "Pupil-level school exclusions (school census reason codes)",
             False, ("school_exclusions*.csv", "school_exclusions*.xlsx"),
-            ("exclusion_ref", "start_date", "exclusion_type", "reason_code", "pupil_age",
+            ("exclusion_ref", "start_date", "exclusion_type", "reason_code",
              "pupil_gender", "school_name", "school_address", "school_lsoa"),
+            # pupil_age, or the date of birth, which becomes the age at the exclusion's start
+            # and is never stored
+            optional_columns=("pupil_age", "pupil_date_of_birth"),
         ),
         SourceFormat(
             "racial_incidents", "Racial incidents recorded by the council", False,

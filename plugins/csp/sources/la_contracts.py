@@ -5,8 +5,9 @@ import pandas as pd
 
 from csp.registry import SOURCE_FORMATS
 from csp.sources.force_extracts import check_qualifier, lookup, nsir_categories
-from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, parse_number, when, where
-from csp.sources.reading import read_files
+from csp.sources.frames import (ISO_DATE, Parsed, Verdicts, blank_to_null, canonical_frame, keep,
+                                parse_date, parse_number, when, where)
+from csp.sources.reading import SourceError, read_files
 
 # School census exclusion reason codes (DfE).
 EXCLUSION_REASONS = {
@@ -39,6 +40,9 @@ def _school_exclusions(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
     gender = rows["pupil_gender"].str.upper()
     verdicts.check_known(gender.isin(GENDERS), rows["pupil_gender"], "pupil_gender")
     age, bad_age = parse_number(rows["pupil_age"])
+    from_birth, bad_birth = age_at(rows["pupil_date_of_birth"], rows["start_date"])
+    verdicts.flag(bad_birth, "invalid_value", "pupil_date_of_birth is not a date in YYYY-MM-DD form")
+    age = age.fillna(from_birth)
     bad_age |= age.notna() & ~(age.between(*PUPIL_AGES) & age.eq(age.round()))
     verdicts.flag(bad_age, "invalid_value", f"pupil_age is not a whole number of years from {PUPIL_AGES[0]} to {PUPIL_AGES[1]}")
     return {
@@ -53,6 +57,14 @@ def _school_exclusions(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
         "school_name": blank_to_null(rows["school_name"]),
         "school_address": blank_to_null(rows["school_address"]),
     }
+
+
+def age_at(birth: pd.Series, day: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Whole years from a date of birth to a day (both YYYY-MM-DD): the age replaces the date
+    of birth, which goes no further. -> (ages as floats, mask of unreadable dates of birth)."""
+    born, on = parse_date(birth, ISO_DATE), parse_date(day, ISO_DATE)
+    before_birthday = (on.dt.month < born.dt.month) | ((on.dt.month == born.dt.month) & (on.dt.day < born.dt.day))
+    return (on.dt.year - born.dt.year - before_birthday).astype("float64"), birth.ne("") & born.isna()
 
 
 def _racial_incidents(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
@@ -87,8 +99,11 @@ BUILDERS = {"school_exclusions": _school_exclusions, "racial_incidents": _racial
 
 
 def parse(dataset, format_id, paths, quarter) -> Parsed:
-    required = SOURCE_FORMATS[format_id].required_columns
-    table = read_files(paths, required, allow_xlsx=True)
+    source = SOURCE_FORMATS[format_id]
+    table = read_files(paths, source.required_columns, source.optional_columns, allow_xlsx=True)
+    if source.optional_columns and not set(source.optional_columns) & table.columns_seen:
+        raise SourceError(paths[0], "missing_column",
+                          f"missing required columns: one of {', '.join(source.optional_columns)}", line=1)
     rows = table.rows
     verdicts = Verdicts(rows)
     values = BUILDERS[format_id](verdicts, rows, quarter)

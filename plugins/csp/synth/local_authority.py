@@ -167,7 +167,10 @@ def write_exclusions(ctx: Context, quarter: Quarter, schools: pd.DataFrame) -> P
     school = schools.loc[frame["school"]].reset_index(drop=True)
     age = np.where(school["secondary"], rng.integers(11, 17, n), rng.integers(5, 11, n))
     path = ctx.folder("local_authority", quarter) / f"school_exclusions_{quarter.label}.csv"
-    write_csv(path, list(SOURCE_FORMATS["school_exclusions"].required_columns), {
+    # The template's layout: the council sends the pupil's age (not the optional date of birth).
+    columns = list(SOURCE_FORMATS["school_exclusions"].required_columns)
+    columns.insert(columns.index("pupil_gender"), "pupil_age")
+    write_csv(path, columns, {
         "exclusion_ref": events.references(f"EX{quarter.label}-", 1, n, 5),
         "start_date": timing.date_text(frame["stamp"].to_numpy()),
         "exclusion_type": np.where(rng.random(n) < PERMANENT_EXCLUSION_SHARE, "permanent", "fixed"),
