@@ -82,6 +82,8 @@ HES_APC = {"EPIKEY": "9001", "ADMIDATE": "2024-01-03", "EPIORDER": "1", "DIAG_4_
 STATS19 = {"collision_index": "2024330001", "date": "05/01/2024", "time": "08:15", "collision_severity": "3",
            "lsoa_of_accident_location": BLABY, "longitude": "-1.2100", "latitude": "52.6214"}
 DRUG_COUNTS = {**template("drug_treatment_counts"), "area_type": "outward_postcode"}
+HES_AE = {"AEKEY": "7001", "ARRIVALDATE": "2024-02-09", "ARRIVALTIME": "2310", "AEPATGROUP": "20",
+          "AEARRIVALMODE": "1", "POSTCODE_OUTWARD": "LE1"}
 
 
 def rows(base: Row, n: int = 5, *, ref: bool = True, **columns: str | dict[int, str]) -> list[Row]:
@@ -242,6 +244,12 @@ CASES = [
          Accepted(absent=("LE1 5AB", "5AB"))),
     Case("full-postcode-ambulance", "ambulance_callouts", contract("ambulance_callouts", outward_postcode={3: "LE2 7LX"}),
          Accepted(absent=("LE2 7LX", "7LX"))),
+    Case("ed-assault-full-postcode-and-bad-time", "ed_assault_attendances",
+         file("trust_hes_ae_2024q1.csv", HES_AE, POSTCODE_OUTWARD={0: "LE1 6XY"}, ARRIVALTIME={1: "2575"}),
+         Accepted(quarantined=1, rules=frozenset({"unparseable_time"}), absent=("6XY",))),
+    Case("ed-non-assault-attendances-out-of-scope", "ed_assault_attendances",
+         file("trust_hes_ae_2024q1.csv", HES_AE, AEPATGROUP={0: "60", 1: "80"}),
+         Accepted(rows_in=3)),
     Case("invalid-outward-code", "domestic_abuse_admissions",
          file("icb_hes_apc_2024q1.csv", HES_APC, CAUSE_4="Y070", POSTCODE_OUTWARD={1: "LEICS"}),
          quarantined(1, "invalid_postcode")),

@@ -42,7 +42,7 @@ def test_synthetic_partnership_end_to_end(workspace, runner, reference_dir):
     assert {r.state for r in results} == {"success"}, results
 
     loaded = query(workspace, "SELECT dataset, COUNT(*) AS n FROM core.fact_event GROUP BY dataset")
-    held_records = {d.id for d in DATASETS.values() if d.kind == "record"} - {"ambulance_callouts"}
+    held_records = {d.id for d in DATASETS.values() if d.kind == "record" and d.mandated} - {"ambulance_callouts"}
     assert set(loaded["dataset"]) == held_records
     assert query(workspace, "SELECT COUNT(*) AS n FROM core.fact_count")["n"][0] > 0
 

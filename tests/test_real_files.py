@@ -109,3 +109,18 @@ def test_hes_outpatient_first_attendances_counted_by_month(area, reference_dir):
     counts = staged(current, "health_counts")
     got = counts.groupby(pd.to_datetime(counts["period_start"]).dt.strftime("%Y-%m"))["value"].sum().to_dict()
     assert got == expected and sum(got.values()) == 7
+
+
+def test_hes_ae_assault_attendances_counted_then_a_named_rejection(area, reference_dir):
+    # The Cardiff-model extra source: AEPATGROUP 20 (assault). The artificial extract has no
+    # outward postcode, so each quarter is rejected by name rather than loaded unlocated.
+    current = area(LEICESTERSHIRE)
+    source = reference_dir / "health" / "artificial_hes_ae_0708_truncated.csv"
+    entries = history.load_history(current, [source])
+    raw = pd.read_csv(source, dtype=str, keep_default_na=False)
+    assault = raw[raw["AEPATGROUP"] == "20"]
+    assert len(assault) == 8 == sum(e.rows_in for e in entries)
+    assert sum(e.rows_in + e.rows_out_of_scope for e in entries) == len(raw)
+    assert {e.status for e in entries if e.rows_in} == {"rejected"}
+    assert all("too few rows with an outward postcode [outward_postcode]" in " ".join(e.failures)
+               for e in entries if e.rows_in)

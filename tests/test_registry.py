@@ -26,13 +26,16 @@ def words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z]+", text.lower())} - STOP_WORDS
 
 
+MANDATED = [d for d in DATASETS.values() if d.mandated]
+
+
 def test_twelve_datasets_four_authorities():
-    assert sorted(d.number for d in DATASETS.values()) == list(range(1, 13))
+    assert sorted(d.number for d in MANDATED) == list(range(1, 13))
     assert set(AUTHORITIES) == {"police", "fire", "local_authority", "health"}
     assert {d.authority for d in DATASETS.values()} == set(AUTHORITIES)
 
 
-@pytest.mark.parametrize("dataset", DATASETS.values(), ids=lambda d: d.id)
+@pytest.mark.parametrize("dataset", MANDATED, ids=lambda d: d.id)
 def test_every_mandated_field_is_in_the_canonical_schema(dataset, reference_dir):
     contract = design_contract(reference_dir)[dataset.number]
     declared = " ".join(dataset.mandated_fields)

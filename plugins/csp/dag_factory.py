@@ -63,7 +63,8 @@ def _quarter(context):
 
 
 def _dataset_tasks(dataset: Dataset) -> None:
-    """is_held -> wait_for_return -> ingest_return, each dataset independent of the others."""
+    """is_held -> wait_for_return -> ingest_return for a mandated dataset (is_supplied ->
+    ingest_return for an extra source), each dataset independent of the others."""
     asset = dataset_asset(dataset)
 
     @task.short_circuit(task_id="is_held", doc_md=f"""
@@ -133,13 +134,28 @@ changes nothing.""")
         yield Metadata(asset, extra=entry.asset_extra())
         return entry.asset_extra()
 
-    is_held() >> wait_for_return() >> ingest_return()
+    @task.short_circuit(task_id="is_supplied", doc_md=f"""
+**{dataset.title}** is an extra source, not mandated by SI 2007/1831: it is ingested when the
+quarter's folder holds it and otherwise skipped, never waited for and never late.""")
+    def is_supplied(**context) -> bool:
+        from csp import ingest
+        from csp.config import settings
+
+        return bool(ingest.return_files(settings(), dataset, _quarter(context)))
+
+    if dataset.mandated:
+        is_held() >> wait_for_return() >> ingest_return()
+    else:
+        is_supplied() >> ingest_return()
 
 
 def authority_dag(authority_id: str) -> DAG:
     authority = AUTHORITIES[authority_id]
     datasets = datasets_of(authority_id)
-    listing = "\n".join(f"- {d.number}. {d.title} (`{d.id}`)" for d in datasets)
+    listing = "\n".join(
+        f"- {d.number}. {d.title} (`{d.id}`)" if d.mandated else f"- extra source: {d.title} (`{d.id}`)"
+        for d in datasets
+    )
     with DAG(
         dag_id=f"ingest_{authority_id}",
         description=f"Quarterly statutory returns from {authority.name.lower()}",

@@ -35,13 +35,14 @@ DATE_COLUMNS = {
     "council_asb": ("incident_date", "%Y-%m-%d"),
     "hes_apc": ("ADMIDATE", "%Y-%m-%d"),
     "hes_op": ("APPTDATE", "%Y-%m-%d"),
+    "hes_ae": ("ARRIVALDATE", "%Y-%m-%d"),
     "drug_treatment_counts": ("period_start", "%Y-%m-%d"),
     "ambulance_callouts": ("call_date", "%Y-%m-%d"),
 }
 STATS19_KEYS = ("collision_index", "accident_index")
 # HES writes 1800-01-01 for a null date and 1801-01-01 for an invalid one (HES data
 # dictionary): sentinels, not dates, so they are treated as unreadable.
-SENTINEL_DATES = {"hes_apc": {"1800-01-01", "1801-01-01"}, "hes_op": {"1800-01-01", "1801-01-01"}}
+SENTINEL_DATES = {fid: {"1800-01-01", "1801-01-01"} for fid in ("hes_apc", "hes_op", "hes_ae")}
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ THEMES: dict[str, str] = {
 @dataclass(frozen=True)
 class Dataset:
     id: str
-    number: int
+    number: int | None  # the regulations' dataset number; None for an extra, non-mandated source
     authority: str
     title: str
     kind: str  # "record" or "count"
@@ -124,6 +124,12 @@ class Dataset:
     # otherwise they are alternatives and a return must use one (both would double count)
     formats_combine: bool = False
     notes: str = ""
+
+    @property
+    def mandated(self) -> bool:
+        """Mandated by SI 2007/1831 (waited for until the deadline), or an extra source
+        (ingested when supplied, never waited for)."""
+        return self.number is not None
 
     @property
     def columns(self) -> dict[str, str]:
@@ -212,6 +218,13 @@ SOURCE_FORMATS: dict[str, SourceFormat] = {
             True, ("*hes_apc*.csv",),
             ("EPIKEY", "ADMIDATE", "EPIORDER", "DIAG_4_01", "CAUSE_4"),
             "https://digital.nhs.uk/data-and-information/data-tools-and-services/data-services/hospital-episode-statistics",
+        ),
+        SourceFormat(
+            "hes_ae", "HES A&E attendances (assault attendances, ISB 1594), with outward postcode",
+            True, ("*hes_ae*.csv",),
+            ("AEKEY", "ARRIVALDATE", "ARRIVALTIME", "AEPATGROUP", "AEARRIVALMODE"),
+            "https://digital.nhs.uk/data-and-information/data-tools-and-services/data-services/hospital-episode-statistics",
+            optional_columns=("POSTCODE_OUTWARD",),
         ),
         SourceFormat(
             "hes_op", "HES outpatient attendances (aggregated to first-attendance counts)", True,
@@ -337,6 +350,17 @@ DATASETS: dict[str, Dataset] = {
             "record", {**_WHEN_WHERE, "category": ("category",)}, {},
             ("ambulance_callouts",), ("violence", "drugs_alcohol", "public_safety"),
             unique_key=("record_key",),
+        ),
+        # Not mandated: the Cardiff model's emergency-department data, an extra health source.
+        Dataset(
+            "ed_assault_attendances", None, "health",
+            "Emergency department assault attendances (Cardiff model, ISB 1594)",
+            "record",
+            {"arrival date": ("event_date",), "arrival time": ("event_time",),
+             "outward postcode": ("outward_postcode",)},
+            {"arrival_mode": STRING}, ("hes_ae",), ("violence",), unique_key=("record_key",),
+            notes="Ingested when supplied, never waited for; overlaps assault admissions (9) "
+            "for patients then admitted, so cross-agency totals must not add the two.",
         ),
     ]
 }

@@ -61,6 +61,7 @@ THEME_RULES: list[tuple[str, str, str]] = [
     ("ambulance_callouts", "Stab%", "violence"),
     ("ambulance_callouts", "Traffic%", "road_danger"),
     ("ambulance_callouts", "%", "drugs_alcohol"),
+    ("ed_assault_attendances", "%", "violence"),
 ]
 
 MEASURE_THEMES = {

@@ -63,7 +63,9 @@ def strategic_assessment(conn: Connection, partnership: Partnership) -> dict | N
         GROUP BY dataset
     """), conn, params=params)
     by_dataset["title"] = by_dataset["dataset"].map(lambda d: DATASETS[d].title)
-    by_dataset["number"] = by_dataset["dataset"].map(lambda d: DATASETS[d].number)
+    # Mandated datasets by their number in the regulations, extra sources after them.
+    by_dataset["order"] = by_dataset["dataset"].map(lambda d: DATASETS[d].number or 99)
+    by_dataset["number"] = by_dataset["dataset"].map(lambda d: DATASETS[d].number or "extra")
 
     top_lsoas = pd.read_sql(sa.text("""
         SELECT m.lsoa11_code, g.lsoa11_name, g.ward_name, g.population,
@@ -111,7 +113,7 @@ def strategic_assessment(conn: Connection, partnership: Partnership) -> dict | N
         "total_current": int(by_theme["current_year"].sum()),
         "total_previous": int(by_theme["previous_year"].sum()),
         "themes": by_theme.to_dict("records"),
-        "datasets": by_dataset.sort_values("number").to_dict("records"),
+        "datasets": by_dataset.sort_values("order").to_dict("records"),
         "top_lsoas": top_lsoas.to_dict("records"),
         "counts": counts.to_dict("records"),
         "compliance": matrix.to_dict("records"),

@@ -58,6 +58,7 @@ ADAPTERS = {
     "council_asb": "la_contracts",
     "hes_apc": "hes_apc",
     "hes_op": "hes_op",
+    "hes_ae": "hes_ae",
     "drug_treatment_counts": "drug_treatment",
     "ambulance_callouts": "ambulance",
 }
