@@ -176,6 +176,13 @@ CASES = [
     Case("personal-column-date-of-birth", "school_exclusions",
          contract("school_exclusions", date_of_birth="2011-04-17"),
          Accepted(notes=("dropped columns not in the contract: date_of_birth",), absent=("date_of_birth", "2011-04-17"))),
+    # Free text is scanned: a checksum-valid NHS number and a phone number are redacted, the
+    # rows kept, and the ledger counts the rows redacted.
+    Case("nhs-number-in-free-text", "racial_incidents",
+         contract("racial_incidents", location_description={0: "victim NHS 943 476 5919 at the shop",
+                                                             2: "call 07700 900123"}),
+         Accepted(notes=("personal data redacted from free text in 2 rows: 1 nhs number, 1 phone",),
+                  absent=("943 476 5919", "07700 900123"))),
     Case("personal-column-victim-name", "racial_incidents", contract("racial_incidents", victim_name=PERSONAL_NAMES),
          Accepted(notes=("dropped columns not in the contract: victim_name",), absent=("victim_name", "Jane Smith"))),
     Case("semicolon-delimiter", "police_incidents", contract("force_incidents", sep=";"),
