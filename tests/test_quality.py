@@ -54,9 +54,9 @@ def test_rejections_name_their_reason_and_keep_no_raw_values():
     outcome = quality.validate_batch(frame, "racial_incidents", PARAMS)
     assert not outcome.accepted
     assert outcome.failures == [
-        "event date outside the quarter [event_date] (10 of 50 rows)",
-        "too few rows located inside the partnership area [lsoa_code] (40 of 50 rows)",
-        "duplicate records (same source reference twice) [record_key] (2 of 50 rows)",
+        "event date outside the quarter [event_date] (10 of 50 rows fail)",
+        "too few rows located inside the partnership area [lsoa_code] (40 of 50 rows fail)",
+        "duplicate records (same source reference twice) [record_key] (2 of 50 rows fail)",
     ]
     stored = json.dumps(outcome.result, default=str)
     assert "W01SECRETVALUE" not in stored and frame.loc[0, "record_key"] not in stored

@@ -68,7 +68,7 @@ def test_city_of_london_2016_asb_is_a_named_rejection(area, reference_dir):
     asb = ingest.ingest_return(current, "police_incidents", Quarter(2016, 1))
     assert crimes.status == "accepted" and crimes.rows_loaded == 381
     assert asb.status == "rejected" and asb.rows_in == 65
-    assert asb.failures == ["too few rows located inside the partnership area [lsoa_code] (7 of 65 rows)"]
+    assert asb.failures == ["too few rows located inside the partnership area [lsoa_code] (7 of 65 rows fail)"]
 
 
 def test_lfb_sample_fires_and_false_alarms(area, reference_dir):

@@ -65,7 +65,7 @@ def _describe(result) -> str:
     observed = result.result or {}
     detail = ""
     if "unexpected_count" in observed:
-        detail = f" ({observed['unexpected_count']} of {observed.get('element_count')} rows)"
+        detail = f" ({observed['unexpected_count']} of {observed.get('element_count')} rows fail)"
     elif "observed_value" in observed and not isinstance(observed["observed_value"], str):
         detail = f" (observed {observed['observed_value']})"
     return f"{reason}{' [' + column + ']' if column else ''}{detail}"
