@@ -31,6 +31,28 @@ def workspace(tmp_path, monkeypatch):
     return settings()
 
 
+@pytest.fixture
+def serve_area(workspace, tmp_path, monkeypatch):
+    """serve_area(pfa_code) -> Settings of a deployment serving that police force area."""
+    from csp.config import settings
+
+    def serve(police_force_area: str):
+        path = tmp_path / "area.toml"
+        path.write_text(f'[area]\npolice_force_area = "{police_force_area}"\n')
+        monkeypatch.setenv("CSP_AREA_FILE", str(path))
+        return settings()
+    return serve
+
+
+def staged_rows(settings, dataset_id: str):
+    """Every staged version's rows of a dataset, as one DataFrame."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    paths = sorted((settings.staging_dir / dataset_id).glob("*/v*.parquet"))
+    return pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     from csp.config import settings

@@ -6,35 +6,19 @@ from __future__ import annotations
 import shutil
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
+from conftest import staged_rows
 
 from csp import history, ingest
-from csp.config import settings
 from csp.quarters import Quarter
 
 CUMBRIA, CITY_OF_LONDON, METROPOLITAN, LEICESTERSHIRE = "E23000002", "E23000034", "E23000001", "E23000021"
-
-
-@pytest.fixture
-def area(workspace, tmp_path, monkeypatch):
-    def serve(police_force_area: str):
-        path = tmp_path / "area.toml"
-        path.write_text(f'[area]\npolice_force_area = "{police_force_area}"\n')
-        monkeypatch.setenv("CSP_AREA_FILE", str(path))
-        return settings()
-    return serve
 
 
 def land(current, source, authority: str, quarter: str) -> None:
     folder = current.landing_dir / authority / quarter
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(source, folder)
-
-
-def staged(current, dataset_id: str) -> pd.DataFrame:
-    paths = sorted((current.staging_dir / dataset_id).glob("*/v*.parquet"))
-    return pd.concat([pq.read_table(p).to_pandas() for p in paths], ignore_index=True)
 
 
 def by_category_month(frame: pd.DataFrame) -> dict:
@@ -47,22 +31,22 @@ def by_category_month(frame: pd.DataFrame) -> dict:
     ("2025-05-city-of-london-street.csv", CITY_OF_LONDON, "2025Q2"),
     ("2020-01-leicestershire-street.csv", LEICESTERSHIRE, "2020Q1"),
 ])
-def test_police_uk_street_files(area, reference_dir, name, force, quarter):
-    current = area(force)
+def test_police_uk_street_files(serve_area, reference_dir, name, force, quarter):
+    current = serve_area(force)
     source = reference_dir / "police_uk" / name
     land(current, source, "police", quarter)
     entries = [ingest.ingest_return(current, d, Quarter.parse(quarter)) for d in ("police_crimes", "police_incidents")]
     assert [e.status for e in entries] == ["accepted", "accepted"]
     raw = pd.read_csv(source, dtype=str)
     expected = raw.groupby(["Crime type", "Month"]).size().to_dict()
-    got = {**by_category_month(staged(current, "police_crimes")), **by_category_month(staged(current, "police_incidents"))}
+    got = {**by_category_month(staged_rows(current, "police_crimes")), **by_category_month(staged_rows(current, "police_incidents"))}
     assert got == expected
     assert sum(e.rows_in for e in entries) == len(raw)
 
 
-def test_city_of_london_2016_asb_is_a_named_rejection(area, reference_dir):
+def test_city_of_london_2016_asb_is_a_named_rejection(serve_area, reference_dir):
     # Most City ASB rows are snapped to points in neighbouring boroughs: the area rule says so.
-    current = area(CITY_OF_LONDON)
+    current = serve_area(CITY_OF_LONDON)
     land(current, reference_dir / "police_uk" / "2016-01-city-of-london-street.csv", "police", "2016Q1")
     crimes = ingest.ingest_return(current, "police_crimes", Quarter(2016, 1))
     asb = ingest.ingest_return(current, "police_incidents", Quarter(2016, 1))
@@ -71,8 +55,8 @@ def test_city_of_london_2016_asb_is_a_named_rejection(area, reference_dir):
     assert asb.failures == ["too few rows located inside the partnership area [lsoa_code] (7 of 65 rows fail)"]
 
 
-def test_lfb_sample_fires_and_false_alarms(area, reference_dir):
-    current = area(METROPOLITAN)
+def test_lfb_sample_fires_and_false_alarms(serve_area, reference_dir):
+    current = serve_area(METROPOLITAN)
     source = reference_dir / "fire" / "lfb_incident_records_sample.csv"
     entries = history.load_history(current, [source])
     fires = next(e for e in entries if e.dataset == "fire_incidents")
@@ -80,14 +64,14 @@ def test_lfb_sample_fires_and_false_alarms(area, reference_dir):
     raw = pd.read_csv(source, dtype=str)
     fire_rows = raw[raw["StopCodeDescription"].isin(["Primary Fire", "Secondary Fire"])]
     assert len(fire_rows) == 8 and fires.rows_in + fires.rows_out_of_scope == len(raw)
-    assert all("motive not recorded" in c for c in staged(current, "fire_incidents")["category"])
+    assert all("motive not recorded" in c for c in staged_rows(current, "fire_incidents")["category"])
     alarms = next(e for e in entries if e.dataset == "fire_false_alarms")
     assert alarms.rows_in == 0 and "nil return" in " ".join(alarms.notes)
 
 
-def test_stats19_head_files_are_outside_any_one_force(area, reference_dir):
+def test_stats19_head_files_are_outside_any_one_force(serve_area, reference_dir):
     # The head rows sample collisions from many forces: each quarter is a named rejection.
-    current = area("E23000013")
+    current = serve_area("E23000013")
     folder = reference_dir / "road_collisions"
     entries = history.load_history(current, [folder / "dft-road-casualty-statistics-collision-2021.head.csv",
                                              folder / "dft-road-casualty-statistics-casualty-2021.head.csv"])
@@ -96,8 +80,8 @@ def test_stats19_head_files_are_outside_any_one_force(area, reference_dir):
     assert all(e.failures[0].startswith("too few rows located inside the partnership area") for e in entries)
 
 
-def test_hes_outpatient_first_attendances_counted_by_month(area, reference_dir):
-    current = area(LEICESTERSHIRE)
+def test_hes_outpatient_first_attendances_counted_by_month(serve_area, reference_dir):
+    current = serve_area(LEICESTERSHIRE)
     source = reference_dir / "health" / "artificial_hes_op_0304_truncated.csv"
     entries = history.load_history(current, [source])
     assert {e.status for e in entries} == {"accepted"}
@@ -106,15 +90,15 @@ def test_hes_outpatient_first_attendances_counted_by_month(area, reference_dir):
     wanted = raw[raw["FIRSTATT"].isin(["1", "3"]) & (specialty.isin([str(s) for s in range(710, 716)])
                                                      | specialty.str.fullmatch(r"72\d"))]
     expected = wanted.groupby(wanted["APPTDATE"].str[:7]).size().to_dict()
-    counts = staged(current, "health_counts")
+    counts = staged_rows(current, "health_counts")
     got = counts.groupby(pd.to_datetime(counts["period_start"]).dt.strftime("%Y-%m"))["value"].sum().to_dict()
     assert got == expected and sum(got.values()) == 7
 
 
-def test_hes_ae_assault_attendances_counted_then_a_named_rejection(area, reference_dir):
+def test_hes_ae_assault_attendances_counted_then_a_named_rejection(serve_area, reference_dir):
     # The Cardiff-model extra source: AEPATGROUP 20 (assault). The artificial extract has no
     # outward postcode, so each quarter is rejected by name rather than loaded unlocated.
-    current = area(LEICESTERSHIRE)
+    current = serve_area(LEICESTERSHIRE)
     source = reference_dir / "health" / "artificial_hes_ae_0708_truncated.csv"
     entries = history.load_history(current, [source])
     raw = pd.read_csv(source, dtype=str, keep_default_na=False)

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from csp import geography
 
@@ -38,20 +36,17 @@ def lsoa21_to_lsoa11(reference_dir: Path) -> pd.DataFrame:
 
 @lru_cache(maxsize=4)
 def outward_code_lsoas(reference_dir: Path) -> pd.DataFrame:
-    """Every postcode district of England and Wales -> the LSOA 2011 nearest its centroid."""
-    lookup = geography.lsoa_lookup(reference_dir).dropna(subset=["latitude", "longitude"])
+    """Every postcode district of England and Wales -> the LSOA 2011 nearest its centroid
+    (districts farther than 10 km from any LSOA centroid, e.g. in Scotland, are left out)."""
+    from csp.locate import nearest_lsoa
+
     districts = pd.read_csv(
         reference_dir / geography.GEOGRAPHY / POSTCODE_DISTRICTS,
         usecols=["Postcode", "Latitude", "Longitude"],
     ).dropna()
-    # Equirectangular distances are adequate for nearest-centroid within England and Wales.
-    scale = np.cos(np.radians(52.5))
-    tree = cKDTree(np.column_stack([lookup["longitude"] * scale, lookup["latitude"]]))
-    _, nearest = tree.query(np.column_stack([districts["Longitude"] * scale, districts["Latitude"]]))
-    return pd.DataFrame({
-        "outward_code": districts["Postcode"].str.upper().to_numpy(),
-        "lsoa11_code": lookup["LSOA11CD"].to_numpy()[nearest],
-    })
+    nearest = nearest_lsoa(districts["Latitude"], districts["Longitude"], reference_dir)
+    mapped = pd.DataFrame({"outward_code": districts["Postcode"].str.upper(), "lsoa11_code": nearest})
+    return mapped.dropna().astype(str).reset_index(drop=True)
 
 
 @lru_cache(maxsize=4)

@@ -68,7 +68,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     for stale in (current.landing_dir, current.staging_dir, current.out_dir):
         shutil.rmtree(stale, ignore_errors=True)
-    Path(current.warehouse_url.removeprefix("duckdb:///")).unlink(missing_ok=True)
+    if current.warehouse_url.startswith("duckdb:///"):  # the demo's embedded warehouse only
+        Path(current.warehouse_url.removeprefix("duckdb:///")).unlink(missing_ok=True)
     ensure_demo_key(current)
 
     print(f"Generating the synthetic partnership (seed {args.seed}) in {current.data_dir} ...")

@@ -36,6 +36,14 @@ def is_nhs_number(candidate: str) -> bool:
     return check != 10 and check == digits[9]
 
 
+def _nhs_number_label(match: re.Match) -> str:
+    """Ten digits are redacted only when their check digit makes them an NHS number."""
+    return LABELS["nhs_number"] if is_nhs_number(match.group()) else match.group()
+
+
+REPLACEMENTS = {"nhs_number": _nhs_number_label}  # patterns needing more than a regex match
+
+
 @dataclass
 class Redaction:
     text: pd.Series
@@ -49,13 +57,8 @@ def redact(text: pd.Series) -> Redaction:
     touched = pd.Series(False, index=text.index)
     found = {}
     for name, pattern in PATTERNS.items():
-        if name == "nhs_number":
-            def replace(match: re.Match) -> str:
-                return LABELS[name] if is_nhs_number(match.group()) else match.group()
-        else:
-            replace = LABELS[name]
         before = out
-        out = out.str.replace(pattern, replace, regex=True)
+        out = out.str.replace(pattern, REPLACEMENTS.get(name, LABELS[name]), regex=True)
         touched |= (before != out).fillna(False)
         label = re.escape(LABELS[name])
         found[name] = int(out.str.count(label).sum() - before.str.count(label).sum())
