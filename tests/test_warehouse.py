@@ -3,7 +3,8 @@ superseding, re-runs changing nothing; the same marts on DuckDB and PostgreSQL."
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, time
+import os
+from datetime import date, datetime, time
 
 import pandas as pd
 import pytest
@@ -20,25 +21,43 @@ Q = Quarter(2024, 1)
 CRIMES = DATASETS["police_crimes"]
 
 
-def crimes_frame(rows: list[tuple[str, str, date]]) -> pd.DataFrame:
-    """Canonical police_crimes rows: (crime type, LSOA code, date)."""
+def events_frame(dataset_id: str, rows: list[dict]) -> pd.DataFrame:
+    """Canonical rows of a record dataset: each row gives category, date and a location
+    (lsoa_code or outward_postcode); every other column takes a plain default."""
     n = len(rows)
-    return pd.DataFrame({
-        "source_file": ["force_crimes_2024Q1.csv"] * n,
+    frame = pd.DataFrame({
+        "source_file": [f"{dataset_id}.csv"] * n,
         "source_line": pd.array(range(2, n + 2), dtype="Int64"),
         "record_key": [f"k{i}" for i in range(n)],
-        "event_date": [r[2] for r in rows],
-        "event_time": [time(22, 30)] * n,
+        "event_date": [r["date"] for r in rows],
+        "event_time": [r.get("time", time(22, 30)) for r in rows],
         "time_precision": ["minute"] * n,
-        "category": [r[0] for r in rows],
-        "category_code": [None] * n,
-        "lsoa_code": [r[1] for r in rows],
-        "outward_postcode": [None] * n,
+        "category": [r["category"] for r in rows],
+        "category_code": [r.get("code") for r in rows],
+        "lsoa_code": [r.get("lsoa") for r in rows],
+        "outward_postcode": [r.get("outward") for r in rows],
         "latitude": [None] * n,
         "longitude": [None] * n,
-        "location_precision": ["lsoa"] * n,
-        "offence_group": [None] * n,
+        "location_precision": ["outward_postcode" if r.get("outward") else "lsoa" for r in rows],
     })
+    for column in DATASETS[dataset_id].extra_columns:
+        frame[column] = None
+    return frame
+
+
+def crimes_frame(rows: list[tuple[str, str, date]]) -> pd.DataFrame:
+    """Canonical police_crimes rows: (crime type, LSOA code, date)."""
+    return events_frame("police_crimes", [{"category": c, "lsoa": lsoa, "date": d} for c, lsoa, d in rows])
+
+
+def stage_events(settings, tmp_path, dataset_id: str, rows: list[dict], quarter: Quarter = Q,
+                 received: datetime = datetime(2024, 4, 15, 9, 0)) -> None:
+    path = tmp_path / f"{dataset_id}_{quarter}_{len(rows)}.csv"
+    path.write_text(f"{dataset_id}\n{rows}\n")
+    os.utime(path, (received.timestamp(), received.timestamp()))  # the ledger's received time
+    quarantine = pd.DataFrame(columns=["source_file", "source_line", "rule", "reason"])
+    Staging(settings.staging_dir).stage(DATASETS[dataset_id], quarter, [path], events_frame(dataset_id, rows),
+                                        quarantine, rows_in=len(rows), rows_loaded=len(rows))
 
 
 def stage(settings, tmp_path, name: str, rows) -> None:
@@ -129,9 +148,13 @@ def test_same_marts_on_duckdb_and_postgresql(workspace, postgres_url, tmp_path):
             ("Drugs", None, date(2024, 2, 2))]
     stage(workspace, tmp_path, "v1.csv", rows)
     stage_counts(workspace, tmp_path)
+    stage_events(workspace, tmp_path, "hospital_admissions", [
+        {"category": "assault_X85_Y09", "code": "Y040", "outward": "LE1", "date": date(2024, 3, 2), "time": time(23, 15)},
+        {"category": "toxic_effect_alcohol_T51", "code": "T510", "outward": "LE2", "date": date(2024, 1, 9)},
+    ])
     duck, _ = build(workspace)
     pg, _ = build(dataclasses.replace(workspace, warehouse_url=postgres_url))
-    assert marts(duck)["events"].sum() == 4
+    assert marts(duck)["events"].sum() == 6  # four crimes, two admissions
     # Every model, not just the marts: the same rows on both engines.
     for model in models.discover():
         tables = []
@@ -156,3 +179,85 @@ def test_ledger_mirror_has_every_ledger_field():
     from csp.warehouse.load import LEDGER_COLUMNS
 
     assert list(LEDGER_COLUMNS) == list(LedgerEntry.__dataclass_fields__)
+
+
+ONE_EVENT = {  # one plausible row per record dataset, located in Leicester
+    "police_incidents": {"category": "Anti-social behaviour", "lsoa": LEICESTER},
+    "police_crimes": {"category": "Burglary", "lsoa": LEICESTER},
+    "fire_incidents": {"category": "Deliberate secondary fire", "lsoa": LEICESTER},
+    "fire_false_alarms": {"category": "False alarm - Malicious", "lsoa": LEICESTER},
+    "road_collisions": {"category": "Serious", "lsoa": LEICESTER},
+    "school_exclusions": {"category": "Physical assault against a pupil", "lsoa": LEICESTER},
+    "racial_incidents": {"category": "Verbal abuse", "lsoa": LEICESTER},
+    "council_asb": {"category": "Noise", "lsoa": LEICESTER},
+    "hospital_admissions": {"category": "assault_X85_Y09", "outward": "LE1"},
+    "domestic_abuse_admissions": {"category": "Maltreatment by spouse or partner", "outward": "LE1"},
+}
+
+
+def stage_authority(settings, tmp_path, authority: str, received=datetime(2024, 4, 15, 9, 0)) -> None:
+    for dataset_id, row in ONE_EVENT.items():
+        if DATASETS[dataset_id].authority == authority:
+            stage_events(settings, tmp_path, dataset_id, [{**row, "date": date(2024, 2, 10)}], received=received)
+    if authority == "health":
+        stage_counts(settings, tmp_path)
+
+
+def readiness(engine) -> tuple[dict, dict]:
+    with engine.connect() as conn:
+        states = dict(conn.execute(sa.text(
+            "SELECT dataset, state FROM marts.compliance_matrix WHERE quarter = '2024Q1'")).all())
+        ready = conn.execute(sa.text(
+            "SELECT state, missing FROM marts.quarter_readiness WHERE quarter = '2024Q1'")).one()
+    return states, ready._asdict()
+
+
+def test_a_missing_authority_is_named_once_the_deadline_passes(workspace, tmp_path, monkeypatch):
+    for authority in ("police", "fire", "local_authority"):
+        stage_authority(workspace, tmp_path, authority)
+    monkeypatch.setenv("CSP_TODAY", "2024-06-30")  # 2024Q1's deadline day: health still in time
+    states, ready = readiness(build(workspace)[0])
+    assert states["hospital_admissions"] == "awaited" and states["ambulance_callouts"] == "not_held"
+    assert ready == {"state": "pending", "missing": "domestic_abuse_admissions, health_counts, hospital_admissions"}
+
+    monkeypatch.setenv("CSP_TODAY", "2024-07-01")
+    states, ready = readiness(build(workspace)[0])
+    assert {d for d, s in states.items() if s == "not_received"} == {
+        "hospital_admissions", "domestic_abuse_admissions", "health_counts"}
+    assert states["police_crimes"] == states["council_asb"] == "on_time"
+    assert ready == {"state": "provisional", "missing": "domestic_abuse_admissions, health_counts, hospital_admissions"}
+
+    stage_authority(workspace, tmp_path, "health", received=datetime(2024, 7, 3, 9, 0))  # late
+    states, ready = readiness(build(workspace)[0])
+    assert states["hospital_admissions"] == "late" and ready == {"state": "complete", "missing": None}
+
+
+MART_TABLES = ["marts.monthly_counts", "marts.rolling_12_months", "marts.area_rates",
+               "marts.burglary_rates", "marts.outward_code_counts"]
+
+
+def snapshot(engine) -> dict[str, pd.DataFrame]:
+    with engine.connect() as conn:
+        return {t: pd.read_sql(sa.text(f"SELECT * FROM {t}"), conn).pipe(
+            lambda f: f.sort_values(list(f.columns)).reset_index(drop=True)) for t in MART_TABLES}
+
+
+def test_reloads_and_resubmissions_give_the_marts_of_one_clean_load(workspace, tmp_path):
+    final = [("Burglary", LEICESTER, date(2024, 1, 5)), ("Robbery", BLABY, date(2024, 2, 9))]
+    stage(workspace, tmp_path, "v1.csv", [("Burglary", LEICESTER, date(2024, 1, 5))] * 5)
+    stage_authority(workspace, tmp_path, "health")
+    build(workspace)
+    stage(workspace, tmp_path, "v2.csv", final)  # the resubmission
+    build(workspace)
+    engine, again = build(workspace)  # and a re-run with nothing new
+    assert again.loaded == []
+    reloaded = snapshot(engine)
+
+    clean = dataclasses.replace(workspace, data_dir=tmp_path / "clean",
+                                warehouse_url=f"duckdb:///{tmp_path / 'clean.duckdb'}")
+    stage(clean, tmp_path / "clean", "v2.csv", final) if (tmp_path / "clean").mkdir() is None else None
+    stage_authority(clean, tmp_path / "clean", "health")
+    fresh = snapshot(build(clean)[0])
+    for table in MART_TABLES:
+        assert len(fresh[table]) > 0, table
+        pd.testing.assert_frame_equal(reloaded[table], fresh[table], obj=table)

@@ -3,6 +3,13 @@ force area, with the upper-tier county for two-tier areas and population-weighte
 
 Reads the published lookup files as they are (see the reference data README) and returns
 plain DataFrames; one deployment serves one police force area with several CSPs.
+
+District reorganisations: the lookups describe December 2019. A district since abolished
+(Allerdale, Carlisle and Copeland are in Cumberland since April 2023) is mapped to its
+successor with the "active" code of the local-authority code list, so old data lands in
+today's district and partnership. A successor unitary forms its own partnership; the lookups
+here publish no CSP code for it, so its district code and name stand in. The 2019 codes are
+kept (LAD19CD, CSP19CD) for lineage.
 """
 from __future__ import annotations
 
@@ -18,9 +25,9 @@ POPULATION = "population"
 
 @dataclass(frozen=True)
 class Partnership:
-    code: str  # CSP19CD
+    code: str  # CSP19CD, or the successor district's code after a reorganisation
     name: str
-    districts: tuple[str, ...]  # LAD19CD
+    districts: tuple[str, ...]  # today's district codes
     county_code: str | None  # upper-tier county in two-tier areas, None for unitaries
     county_name: str | None
 
@@ -46,21 +53,30 @@ def lsoa_lookup(reference_dir: Path) -> pd.DataFrame:
     csp = pd.concat(
         [csp[~split], csp[split].drop_duplicates("LAD19CD").assign(CSP19CD="", CSP19NM="")]
     )
-    counties = _read(geo / "drkane_la_all_codes.csv")[["LADCD", "UTLACD", "UTLANM"]]
+    codes = _read(geo / "drkane_la_all_codes.csv")
+    successor = codes.set_index("LADCD")[["LADCD_ACTIVE", "LADNM_ACTIVE"]]
+    counties = codes[["LADCD", "UTLACD", "UTLANM"]]
     centroids = _read(geo / "drkane_lsoa_latlong.csv")[["LSOACD", "latitude", "longitude"]]
     pop = _read(reference_dir / POPULATION / "lsoa11_population_totals_2015_2020_EW.csv")[
         ["LSOA11CD", "pop_mid2020"]
     ]
+    lsoa = lsoa.assign(
+        district_code=lsoa["LAD19CD"].map(successor["LADCD_ACTIVE"]).fillna(lsoa["LAD19CD"]),
+        district_name=lsoa["LAD19CD"].map(successor["LADNM_ACTIVE"]).fillna(lsoa["LAD19NM"]),
+    )
     out = (
         lsoa.merge(csp, on="LAD19CD", how="left", validate="many_to_one")
-        .merge(counties, left_on="LAD19CD", right_on="LADCD", how="left", validate="many_to_one")
+        .merge(counties, left_on="district_code", right_on="LADCD", how="left", validate="many_to_one")
         .drop(columns="LADCD")
         .merge(centroids, left_on="LSOA11CD", right_on="LSOACD", how="left", validate="one_to_one")
         .drop(columns="LSOACD")
         .merge(pop, on="LSOA11CD", how="left", validate="one_to_one")
     )
+    reorganised = out["district_code"].ne(out["LAD19CD"])
+    out["csp_code"] = out["CSP19CD"].mask(reorganised, out["district_code"])
+    out["csp_name"] = out["CSP19NM"].mask(reorganised, out["district_name"])
     # A county exists only in two-tier areas: a unitary is its own upper tier.
-    two_tier = out["UTLACD"].ne(out["LAD19CD"]) & out["UTLACD"].ne("")
+    two_tier = out["UTLACD"].ne(out["district_code"]) & out["UTLACD"].ne("")
     out["county_code"] = out["UTLACD"].where(two_tier)
     out["county_name"] = out["UTLANM"].where(two_tier)
     out["latitude"] = pd.to_numeric(out["latitude"])
@@ -80,16 +96,47 @@ def area_lsoas(reference_dir: Path, police_force_area: str) -> pd.DataFrame:
 def partnerships(reference_dir: Path, police_force_area: str) -> list[Partnership]:
     area = area_lsoas(reference_dir, police_force_area)
     result = []
-    for (code, name), rows in area.groupby(["CSP19CD", "CSP19NM"], sort=True):
+    for (code, name), rows in area.groupby(["csp_code", "csp_name"], sort=True):
+        if not code:
+            continue  # a district split between CSPs (see lsoa_lookup): no partnership to report
         county = rows[["county_code", "county_name"]].drop_duplicates()
         county_code, county_name = county.iloc[0] if len(county) == 1 else (None, None)
         result.append(
             Partnership(
                 code=code,
                 name=name,
-                districts=tuple(sorted(rows["LAD19CD"].unique())),
+                districts=tuple(sorted(rows["district_code"].unique())),
                 county_code=None if pd.isna(county_code) else county_code,
                 county_name=None if pd.isna(county_name) else county_name,
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class ServedArea:
+    """What one deployment serves, from config/area.toml checked against the ONS lookups."""
+    police_force_area: str
+    partnerships: tuple[Partnership, ...]
+    counties: tuple[tuple[str, str], ...]  # (code, name) of the two-tier counties in the area
+
+
+def served_area(reference_dir: Path, area: dict) -> ServedArea:
+    """The force area, partnerships and counties an area file names. `partnerships` and
+    `county` are optional (default: every partnership and county of the force area); a code
+    that is not in the force area is an error, never silently ignored."""
+    pfa = area["area"]["police_force_area"]
+    available = {p.code: p for p in partnerships(reference_dir, pfa)}
+    wanted = area["area"].get("partnerships", sorted(available))
+    unknown = sorted(set(wanted) - set(available))
+    if unknown:
+        raise ValueError(
+            f"area file: partnerships {unknown} are not in police force area {pfa} "
+            f"(its partnerships: {', '.join(sorted(available))})"
+        )
+    chosen = tuple(available[code] for code in wanted)
+    counties = sorted({(p.county_code, p.county_name) for p in chosen if p.county_code})
+    county = area["area"].get("county")
+    if county is not None and county not in {code for code, _ in counties}:
+        raise ValueError(f"area file: county {county!r} is not the county of any partnership served")
+    return ServedArea(police_force_area=pfa, partnerships=chosen, counties=tuple(counties))

@@ -64,6 +64,40 @@ THEME_RULES: list[tuple[str, str, str]] = [
     ("ed_assault_attendances", "%", "violence"),
 ]
 
+# Events that also bear on a second theme: (dataset, LIKE pattern, theme). They feed
+# core.category_themes (and the cross-theme marts); the primary theme above stays the one
+# each event is counted under once.
+SECONDARY_THEME_RULES: list[tuple[str, str, str]] = [
+    ("domestic_abuse_admissions", "%", "violence"),
+    ("police_incidents", "Domestic Incident", "public_safety"),
+    ("racial_incidents", "Physical assault", "violence"),
+    ("racial_incidents", "Damage to property", "criminal_damage_arson"),
+    ("racial_incidents", "Graffiti", "criminal_damage_arson"),
+    ("school_exclusions", "Physical assault%", "violence"),
+    ("school_exclusions", "Drug and alcohol related", "drugs_alcohol"),
+    ("school_exclusions", "Racist abuse", "hate"),
+    ("school_exclusions", "Damage", "criminal_damage_arson"),
+    ("ambulance_callouts", "Assault%", "drugs_alcohol"),  # call-outs coded alcohol-related too
+    ("fire_incidents", "Violence against employees", "public_safety"),
+]
+
+# The classification each dataset's categories come from, named in core.dim_category so an
+# analyst can trace a theme back to the source's own scheme.
+CLASSIFICATIONS = {
+    "police_incidents": "NSIR 2011 incident category (ASB, public safety and welfare, transport)",
+    "police_crimes": "police.uk crime type; Home Office offence code where the force extract has it",
+    "fire_incidents": "fire incident stop code with motive (deliberate / not recorded)",
+    "fire_false_alarms": "fire incident stop code (false alarm, malicious)",
+    "road_collisions": "STATS19 collision severity (fatal, serious, slight)",
+    "school_exclusions": "DfE exclusion reason code",
+    "racial_incidents": "local authority racial incident type",
+    "council_asb": "NSIR 2011 ASB category",
+    "hospital_admissions": "ICD-10 block of the first diagnosis or external cause (F10-F19, T51, X85-Y09, Y90, Y91)",
+    "domestic_abuse_admissions": "ICD-10 Y07 maltreatment syndromes",
+    "ambulance_callouts": "ambulance call category",
+    "ed_assault_attendances": "HES A&E patient group 20 (assault)",
+}
+
 MEASURE_THEMES = {
     "mental_illness_op_first_attendances": "mental_health",
     "persons_in_drug_treatment": "drugs_alcohol",

@@ -1,11 +1,19 @@
 -- Every record-level event with its conformed date, geography and theme.
 -- Health events carry an outward code only: their CSP (and county, force area) comes from the
--- outward-code centroid rule (reference.outward_code_areas); LSOA, ward and district stay
--- null, since a postcode district spans several, so no outward-code figure is ever presented
--- at a finer level than it has.
+-- outward-code centroid rule (reference.outward_code_areas, docs/warehouse.md); LSOA, ward and
+-- district stay null, since a postcode district spans several, so no outward-code figure is
+-- ever presented at a finer level than it has.
+-- area_status accounts for every row: in_area (a partnership this deployment serves),
+-- outside_area (located, but elsewhere: police.uk snaps some points over the border) or
+-- unlocated (no usable location). Nothing is dropped.
 SELECT
     e.dataset, e.return_id, e.source_line, e.record_key,
     e.event_date, e.event_time, e.time_precision,
+    CASE WHEN e.time_precision = 'minute' THEN CAST(EXTRACT(HOUR FROM e.event_time) AS INTEGER) END AS hour,
+    CASE WHEN e.time_precision <> 'minute' THEN NULL
+         WHEN EXTRACT(HOUR FROM e.event_time) >= 20 AND EXTRACT(DOW FROM e.event_date) IN (5, 6) THEN TRUE
+         WHEN EXTRACT(HOUR FROM e.event_time) < 6 AND EXTRACT(DOW FROM e.event_date) IN (6, 0) THEN TRUE
+         ELSE FALSE END AS night_time_economy,
     e.category, e.category_code, c.theme,
     e.location_precision,
     CASE WHEN e.location_precision = 'outward_postcode' THEN NULL ELSE m.lsoa11_code END AS lsoa11_code,
@@ -13,6 +21,9 @@ SELECT
     CASE WHEN e.location_precision = 'outward_postcode' THEN NULL ELSE g.ward_code END AS ward_code,
     CASE WHEN e.location_precision = 'outward_postcode' THEN NULL ELSE g.district_code END AS district_code,
     g.csp_code, g.county_code, g.pfa_code,
+    CASE WHEN g.lsoa11_code IS NULL THEN 'unlocated'
+         WHEN g.in_area THEN 'in_area'
+         ELSE 'outside_area' END AS area_status,
     e.latitude, e.longitude
 FROM staging.events e
 LEFT JOIN core.lsoa_code_map m ON m.lsoa_code = e.lsoa_code

@@ -15,6 +15,7 @@ from csp.config import PROJECT_DIR
 SQL_DIR = PROJECT_DIR / "sql"
 MODEL_LAYERS = ("staging", "core", "marts")
 _REFERENCE = re.compile(r"\b(staging|core|marts)\.([a-z_][a-z0-9_]*)\b")
+_COMMENT = re.compile(r"--[^\n]*")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,9 @@ class Model:
 
     @property
     def depends_on(self) -> set[str]:
-        return {f"{s}.{t}" for s, t in _REFERENCE.findall(self.select)} - {self.name}
+        # Comments may name other models ("see core.fact_event"); only the SQL counts.
+        sql = _COMMENT.sub("", self.select)
+        return {f"{s}.{t}" for s, t in _REFERENCE.findall(sql)} - {self.name}
 
 
 def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
@@ -47,6 +50,7 @@ def build(conn: Connection, models: list[Model] | None = None) -> list[str]:
     built = []
     for model in models or discover():
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {model.name}")
-        conn.exec_driver_sql(f"CREATE TABLE {model.name} AS\n{model.select}")
+        # Straight to the driver, without parameters: psycopg would read LIKE '28%' as a placeholder.
+        conn.connection.driver_connection.execute(f"CREATE TABLE {model.name} AS\n{model.select}")
         built.append(model.name)
     return built

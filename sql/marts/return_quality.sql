@@ -1,0 +1,27 @@
+-- Data quality per return version: what came in, what was loaded, quarantined, redacted or out
+-- of scope (from the ledger), and how the loaded rows landed in the warehouse (unlocated,
+-- outside the area, unclassified). The figures behind the report's data-quality table.
+WITH landed AS (
+    SELECT return_id, COUNT(*) AS events,
+           SUM(CASE WHEN area_status = 'unlocated' THEN 1 ELSE 0 END) AS events_unlocated,
+           SUM(CASE WHEN area_status = 'outside_area' THEN 1 ELSE 0 END) AS events_outside_area,
+           SUM(CASE WHEN theme = 'unclassified' THEN 1 ELSE 0 END) AS events_unclassified
+    FROM core.fact_event
+    GROUP BY return_id
+    UNION ALL
+    SELECT return_id, COUNT(*),
+           SUM(CASE WHEN area_status = 'unlocated' THEN 1 ELSE 0 END),
+           SUM(CASE WHEN area_status = 'outside_area' THEN 1 ELSE 0 END),
+           SUM(CASE WHEN theme IS NULL THEN 1 ELSE 0 END)
+    FROM core.fact_count
+    GROUP BY return_id
+)
+SELECT
+    r.authority, r.dataset, r.quarter, r.version, r.status, r.received_at,
+    r.rows_in, r.rows_loaded, r.rows_quarantined, r.rows_out_of_scope, r.rows_redacted,
+    CASE WHEN r.rows_in > 0 THEN 100.0 * r.rows_quarantined / r.rows_in END AS pct_quarantined,
+    l.events AS rows_in_warehouse, l.events_unlocated, l.events_outside_area, l.events_unclassified,
+    r.failures, r.validation_report
+FROM staging.returns r
+LEFT JOIN landed l ON l.return_id = r.dataset || '/' || r.quarter || '/v' || CAST(r.version AS VARCHAR)
+WHERE r.version IS NOT NULL
