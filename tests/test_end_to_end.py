@@ -3,6 +3,7 @@ synthetic returns -> four ingest DAGs -> warehouse DAG -> strategic assessments;
 police.uk Leicestershire file through the police DAG into the marts."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import pandas as pd
@@ -33,11 +34,12 @@ def query(settings, sql: str) -> pd.DataFrame:
         return pd.read_sql(sa.text(sql), conn)
 
 
-def test_synthetic_partnership_end_to_end(workspace, runner, reference_dir):
+def test_synthetic_partnership_end_to_end(workspace, runner, reference_dir, monkeypatch):
     from csp.synth import generate
 
     manifest = generate(workspace.data_dir, seed=7, first_quarter=Quarter(2024, 1), quarters=4, scale=0.2)
     quarters = [Quarter.parse(q) for q in manifest["quarters"]]
+    monkeypatch.setenv("CSP_TODAY", "2025-04-01")  # the day after 2024Q4's deadline
     results = runner.run_cycle(quarters, progress=lambda _: None)
     assert {r.state for r in results} == {"success"}, results
 
@@ -60,6 +62,8 @@ def test_synthetic_partnership_end_to_end(workspace, runner, reference_dir):
     assert {p.stem for p in reports} == csps
     charnwood = next(p for p in reports if p.stem == "E22000165").read_text()
     assert "Strategic assessment: Charnwood Community Safety Partnership" in charnwood
+    assert "Provisional" not in charnwood and "January 2024 to December 2024" in charnwood
+    rendered = {p: p.stat().st_mtime_ns for p in reports}
 
     # Re-running a quarter with the same files changes nothing.
     before = query(workspace, "SELECT dataset, COUNT(*) AS n FROM core.fact_event GROUP BY dataset ORDER BY dataset")
@@ -67,6 +71,7 @@ def test_synthetic_partnership_end_to_end(workspace, runner, reference_dir):
     assert runner.run_warehouse().state == "success"
     after = query(workspace, "SELECT dataset, COUNT(*) AS n FROM core.fact_event GROUP BY dataset ORDER BY dataset")
     pd.testing.assert_frame_equal(before, after)
+    assert {p: p.stat().st_mtime_ns for p in reports} == rendered  # same inputs: reports left alone
 
     # A corrected return (the force drops its last 100 crimes) becomes version 2, and the
     # warehouse then holds version 2 only.
@@ -83,6 +88,10 @@ def test_synthetic_partnership_end_to_end(workspace, runner, reference_dir):
     statuses = query(workspace, f"SELECT version, status FROM staging.returns WHERE dataset = 'police_crimes' "
                                 f"AND quarter = '{quarter}' ORDER BY version")
     assert statuses.values.tolist() == [[1, "superseded"], [2, "accepted"]]
+    # ... and every report is rendered again from it, its manifest naming version 2.
+    assert all(p.stat().st_mtime_ns != rendered[p] for p in reports)
+    used = json.loads(reports[0].with_suffix(".json").read_text())["returns_used"]
+    assert {"dataset": "police_crimes", "quarter": quarter.label, "version": 2} in used
 
 
 def test_real_police_uk_file_through_the_police_dag(workspace, runner, reference_dir):

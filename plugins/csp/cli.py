@@ -10,6 +10,7 @@ import secrets
 import shutil
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from csp.config import PROJECT_DIR, Settings, settings
@@ -75,6 +76,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Generating the synthetic partnership (seed {args.seed}) in {current.data_dir} ...")
     manifest = generate(current.data_dir, seed=args.seed, quarters=args.quarters)
     quarters = [Quarter.parse(q) for q in manifest["quarters"]]
+    # The synthetic partnership's "today": the day after its last quarter's deadline, so every
+    # return has had its chance and none of the real calendar's later quarters is owed yet.
+    os.environ.setdefault("CSP_TODAY", (quarters[-1].deadline + timedelta(days=1)).isoformat())
+    print(f"As of {os.environ['CSP_TODAY']} (CSP_TODAY).")
 
     from csp.runner import DagRunner, configure_airflow
 

@@ -227,12 +227,18 @@ reports are rendered to the output folder.
             with make_engine(settings().warehouse_url).begin() as conn:
                 return models.build(conn)
 
-        @task(doc_md="Render the strategic assessment of every CSP for the latest complete year.")
-        def render_reports() -> list[str]:
+        @task(doc_md="""
+Render the strategic assessment of every CSP served, for the four quarters ending with the
+latest quarter that is complete (every held dataset in) or past its deadline (then marked
+provisional, naming what is missing). A report whose inputs (return versions, readiness) have
+not changed since it was rendered is left alone; a resubmission renders it again.""")
+        def render_reports() -> dict:
             from csp.config import settings
             from csp.reports import render_all
 
-            return [str(p) for p in render_all(settings())]
+            summary = render_all(settings())
+            return {"written": [str(p) for p in summary.written],
+                    "unchanged": len(summary.unchanged), "waiting": summary.waiting}
 
         load_returns() >> build_models() >> render_reports()
     return dag

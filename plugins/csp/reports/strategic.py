@@ -1,4 +1,4 @@
-"""The strategic assessment of one CSP for the latest complete year: the figures, read from
+"""The strategic assessment of one CSP for a reportable year (csp.reports.readiness): the figures, read from
 the marts. Analysis (significance, hotspots, priorities) deepens this in later work; what is
 here is counts, change, rates and data coverage."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from csp.geography import Partnership
-from csp.quarters import Quarter
+from csp.reports.readiness import Period
 from csp.registry import DATASETS, THEMES
 
 MIN_BASE_FOR_PERCENT = 20  # below this, a percent change misleads more than it informs
@@ -21,23 +21,8 @@ def _months_back(month: date, n: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def latest_year(conn: Connection) -> tuple[date, date] | None:
-    """First and last month of the latest 12 months that end with a complete quarter."""
-    newest = conn.execute(sa.text("SELECT MAX(month) FROM marts.monthly_counts")).scalar()
-    if newest is None:
-        return None
-    last_quarter = Quarter.of(newest)
-    if newest < last_quarter.months[-1]:
-        last_quarter = last_quarter.previous()
-    end = last_quarter.months[-1]
-    return _months_back(end, 11), end
-
-
-def strategic_assessment(conn: Connection, partnership: Partnership) -> dict | None:
-    period = latest_year(conn)
-    if period is None:
-        return None
-    start, end = period
+def strategic_assessment(conn: Connection, partnership: Partnership, period: Period) -> dict:
+    start, end = period.quarters[0].start, period.last.months[-1]
     previous_start = _months_back(start, 12)
     params = {"csp": partnership.code, "start": start, "end": end, "prev": previous_start}
 
@@ -87,17 +72,15 @@ def strategic_assessment(conn: Connection, partnership: Partnership) -> dict | N
         GROUP BY measure
     """), conn, params=params)
 
-    quarters = [Quarter.of(start).shift(i).label for i in range(4)]
+    quarters = [q.label for q in period.quarters]
     compliance = pd.read_sql(sa.text("SELECT * FROM marts.compliance_matrix"), conn)
     compliance = compliance[compliance["quarter"].isin(quarters)]
     matrix = (
         compliance.pivot_table(index=["authority", "dataset"], columns="quarter",
                                values="state", aggfunc="first")
         .reindex(columns=quarters)
-        .fillna("not_received")
         .reset_index()
     )
-    incomplete = matrix[quarters].isin(["not_received", "rejected"]).any(axis=1)
     returns_used = compliance[compliance["state"].isin(["on_time", "late"])][
         ["dataset", "quarter", "version", "rows_loaded", "rows_quarantined"]
     ].sort_values(["dataset", "quarter"])
@@ -108,8 +91,8 @@ def strategic_assessment(conn: Connection, partnership: Partnership) -> dict | N
         "period_start": start,
         "period_end": end,
         "quarters": quarters,
-        "provisional": bool(incomplete.any()),
-        "missing": matrix[incomplete][["authority", "dataset"]].to_dict("records"),
+        "provisional": period.provisional,
+        "missing": list(period.missing),
         "total_current": int(by_theme["current_year"].sum()),
         "total_previous": int(by_theme["previous_year"].sum()),
         "themes": by_theme.to_dict("records"),
