@@ -62,6 +62,15 @@ def reference_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def runner():
+    """The real DAGs, run in this process with dag.test() on the test Airflow home."""
+    from csp.runner import DagRunner, configure_airflow
+
+    configure_airflow(AIRFLOW_HOME)
+    return DagRunner()
+
+
 POSTGRES_ADMIN_URL = os.environ.get("CSP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

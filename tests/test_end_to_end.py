@@ -19,16 +19,6 @@ pytestmark = pytest.mark.slow
 FORCE = "E23000021"
 
 
-@pytest.fixture(scope="module")
-def runner():
-    from conftest import AIRFLOW_HOME
-
-    from csp.runner import DagRunner, configure_airflow
-
-    configure_airflow(AIRFLOW_HOME)
-    return DagRunner()
-
-
 def query(settings, sql: str) -> pd.DataFrame:
     with make_engine(settings.warehouse_url).connect() as conn:
         return pd.read_sql(sa.text(sql), conn)
