@@ -129,6 +129,10 @@ def test_resubmission_replaces_partition_and_rerun_changes_nothing(backend_setti
     assert result[["csp_code", "category", "events"]].values.tolist() == [
         ["E22000164", "Robbery", 1], ["E22000168", "Burglary", 1]]
     assert set(result["theme"]) == {"acquisitive"}
+    with engine.connect() as conn:  # harm: police.uk types carry their mean CSS weight
+        harm = dict(conn.execute(sa.text(
+            "SELECT category, SUM(harm) FROM marts.monthly_counts GROUP BY category")).all())
+    assert harm["Burglary"] == pytest.approx(780.718988, abs=1e-5)
 
     engine, third = build(settings)
     assert third.loaded == [] and third.unchanged == 1

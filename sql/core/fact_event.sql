@@ -15,6 +15,10 @@ SELECT
          WHEN EXTRACT(HOUR FROM e.event_time) < 6 AND EXTRACT(DOW FROM e.event_date) IN (6, 0) THEN TRUE
          ELSE FALSE END AS night_time_economy,
     e.category, e.category_code, c.theme,
+    -- Harm: the ONS Crime Severity Score weight of the offence code where a force extract
+    -- gives one, else the mean weight of the police.uk crime type; null where no weight exists
+    -- (ASB, non-crime datasets), never a silent zero.
+    CASE WHEN e.dataset = 'police_crimes' THEN COALESCE(w.css_weight, t.css_weight) END AS harm_weight,
     e.location_precision,
     CASE WHEN e.location_precision = 'outward_postcode' THEN NULL ELSE m.lsoa11_code END AS lsoa11_code,
     e.outward_postcode,
@@ -32,3 +36,5 @@ LEFT JOIN core.dim_geography g
        ON g.lsoa11_code = CASE WHEN e.location_precision = 'outward_postcode' THEN o.lsoa11_code
                                ELSE m.lsoa11_code END
 LEFT JOIN core.dim_category c ON c.dataset = e.dataset AND c.category = e.category
+LEFT JOIN reference.css_offence_weights w ON w.offence_code = e.category_code
+LEFT JOIN reference.css_crime_type_weights t ON t.category = e.category

@@ -73,6 +73,17 @@ def households(settings: Settings) -> pd.DataFrame:
     return pd.DataFrame({"lsoa11_code": result.index, "households": result.round().astype("int64").to_numpy()})
 
 
+def css_weights(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """ONS Crime Severity Score weights: by Home Office offence code (exact, for force extracts)
+    and by police.uk crime type (the mean over its codes, csp.analysis.harm)."""
+    from csp.analysis import harm
+
+    by_code = pd.read_csv(settings.reference_dir / harm.CSS_FILE, dtype={"ho_offence_code": str},
+                          usecols=["ho_offence_code", "css_weight"])
+    by_type = harm.css_weights(settings.reference_dir)[["category", "css_weight"]]
+    return by_code.rename(columns={"ho_offence_code": "offence_code"}), by_type
+
+
 def served_partnerships(settings: Settings) -> pd.DataFrame:
     served = geography.served_area(settings.reference_dir, settings.area)
     return pd.DataFrame(
@@ -106,8 +117,11 @@ def expected_returns(settings: Settings, ledger: pd.DataFrame) -> pd.DataFrame:
 def tables(settings: Settings) -> dict[str, pd.DataFrame]:
     """Reference tables by name (created as reference.<name>)."""
     lookup = lsoa_lookup(settings)
+    weights_by_code, weights_by_type = css_weights(settings)
     return {
         "lsoa_lookup": lookup,
+        "css_offence_weights": weights_by_code,
+        "css_crime_type_weights": weights_by_type,
         "lsoa_households": households(settings),
         "served_partnerships": served_partnerships(settings),
         "expected_returns": expected_returns(settings, Staging(settings.staging_dir).ledger()),
