@@ -2,16 +2,7 @@
 -- quarter, by LSOA, ward and CSP and theme, zeros included (rates and hotspot statistics need
 -- the areas where nothing happened). Only events located at LSOA precision or finer count:
 -- health events, located by outward code, are never turned into LSOA rates.
-WITH bounds AS (
-    SELECT MIN(month) AS first_month, MAX(month) AS last_month FROM marts.monthly_counts
-),
-quarter_ends AS (
-    SELECT DISTINCT d.month_start AS period_end, b.first_month
-    FROM core.dim_date d CROSS JOIN bounds b
-    -- the end of every quarter the data touch (the last one may still be filling up)
-    WHERE d.month IN (3, 6, 9, 12) AND d.month_start >= b.first_month
-      AND d.month_start < b.last_month + INTERVAL '3 months'
-),
+WITH quarter_ends AS (SELECT * FROM core.quarter_windows),
 lsoa_events AS (
     SELECT q.period_end, m.lsoa11_code, m.theme, CAST(SUM(m.events) AS BIGINT) AS events
     FROM quarter_ends q
@@ -21,7 +12,7 @@ lsoa_events AS (
     GROUP BY q.period_end, m.lsoa11_code, m.theme
 ),
 grid AS (
-    SELECT q.period_end, q.first_month, g.lsoa11_code, g.lsoa11_name, g.ward_code, g.ward_name,
+    SELECT q.period_end, q.complete_window, g.lsoa11_code, g.lsoa11_name, g.ward_code, g.ward_name,
            g.csp_code, g.csp_name, g.population, t.theme
     FROM quarter_ends q
     CROSS JOIN (SELECT * FROM core.dim_geography WHERE in_area) g
@@ -34,17 +25,17 @@ lsoa AS (
            ON e.period_end = g.period_end AND e.lsoa11_code = g.lsoa11_code AND e.theme = g.theme
 ),
 levels AS (
-    SELECT 'lsoa' AS area_type, period_end, first_month, lsoa11_code AS area_code, lsoa11_name AS area_name,
+    SELECT 'lsoa' AS area_type, period_end, complete_window, lsoa11_code AS area_code, lsoa11_name AS area_name,
            csp_code, theme, events, population
     FROM lsoa
     UNION ALL
-    SELECT 'ward', period_end, first_month, ward_code, ward_name, csp_code, theme, CAST(SUM(events) AS BIGINT), CAST(SUM(population) AS BIGINT)
-    FROM lsoa GROUP BY period_end, first_month, ward_code, ward_name, csp_code, theme
+    SELECT 'ward', period_end, complete_window, ward_code, ward_name, csp_code, theme, CAST(SUM(events) AS BIGINT), CAST(SUM(population) AS BIGINT)
+    FROM lsoa GROUP BY period_end, complete_window, ward_code, ward_name, csp_code, theme
     UNION ALL
-    SELECT 'csp', period_end, first_month, csp_code, csp_name, csp_code, theme, CAST(SUM(events) AS BIGINT), CAST(SUM(population) AS BIGINT)
-    FROM lsoa GROUP BY period_end, first_month, csp_code, csp_name, theme
+    SELECT 'csp', period_end, complete_window, csp_code, csp_name, csp_code, theme, CAST(SUM(events) AS BIGINT), CAST(SUM(population) AS BIGINT)
+    FROM lsoa GROUP BY period_end, complete_window, csp_code, csp_name, theme
 )
 SELECT area_type, period_end, area_code, area_name, csp_code, theme, events, population,
        CASE WHEN population > 0 THEN 1000.0 * events / population END AS per_1000_residents,
-       CASE WHEN first_month <= period_end - INTERVAL '11 months' THEN TRUE ELSE FALSE END AS complete_window
+       complete_window
 FROM levels

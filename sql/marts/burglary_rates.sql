@@ -2,16 +2,7 @@
 -- ward and CSP. Where a force extract gives Home Office codes, only residential burglary
 -- (28x) counts; police.uk files do not separate residential from business burglary, so their
 -- burglaries all count and burglary_scope says so.
-WITH bounds AS (
-    SELECT MIN(month) AS first_month, MAX(month) AS last_month FROM marts.monthly_counts
-),
-quarter_ends AS (
-    SELECT DISTINCT d.month_start AS period_end, b.first_month
-    FROM core.dim_date d CROSS JOIN bounds b
-    -- the end of every quarter the data touch (the last one may still be filling up)
-    WHERE d.month IN (3, 6, 9, 12) AND d.month_start >= b.first_month
-      AND d.month_start < b.last_month + INTERVAL '3 months'
-),
+WITH quarter_ends AS (SELECT * FROM core.quarter_windows),
 burglaries AS (
     SELECT CAST(DATE_TRUNC('month', event_date) AS DATE) AS month, lsoa11_code,
            CASE WHEN category_code IS NULL THEN 1 ELSE 0 END AS uncoded
@@ -26,7 +17,7 @@ lsoa_events AS (
     GROUP BY q.period_end, b.lsoa11_code
 ),
 lsoa AS (
-    SELECT q.period_end, q.first_month, g.lsoa11_code, g.lsoa11_name, g.ward_code, g.ward_name,
+    SELECT q.period_end, q.complete_window, g.lsoa11_code, g.lsoa11_name, g.ward_code, g.ward_name,
            g.csp_code, g.csp_name, g.households,
            COALESCE(e.burglaries, 0) AS burglaries, COALESCE(e.uncoded, 0) AS uncoded
     FROM quarter_ends q
@@ -34,18 +25,18 @@ lsoa AS (
     LEFT JOIN lsoa_events e ON e.period_end = q.period_end AND e.lsoa11_code = g.lsoa11_code
 ),
 levels AS (
-    SELECT 'lsoa' AS area_type, period_end, first_month, lsoa11_code AS area_code, lsoa11_name AS area_name,
+    SELECT 'lsoa' AS area_type, period_end, complete_window, lsoa11_code AS area_code, lsoa11_name AS area_name,
            csp_code, burglaries, uncoded, households
     FROM lsoa
     UNION ALL
-    SELECT 'ward', period_end, first_month, ward_code, ward_name, csp_code, CAST(SUM(burglaries) AS BIGINT), CAST(SUM(uncoded) AS BIGINT), CAST(SUM(households) AS BIGINT)
-    FROM lsoa GROUP BY period_end, first_month, ward_code, ward_name, csp_code
+    SELECT 'ward', period_end, complete_window, ward_code, ward_name, csp_code, CAST(SUM(burglaries) AS BIGINT), CAST(SUM(uncoded) AS BIGINT), CAST(SUM(households) AS BIGINT)
+    FROM lsoa GROUP BY period_end, complete_window, ward_code, ward_name, csp_code
     UNION ALL
-    SELECT 'csp', period_end, first_month, csp_code, csp_name, csp_code, CAST(SUM(burglaries) AS BIGINT), CAST(SUM(uncoded) AS BIGINT), CAST(SUM(households) AS BIGINT)
-    FROM lsoa GROUP BY period_end, first_month, csp_code, csp_name
+    SELECT 'csp', period_end, complete_window, csp_code, csp_name, csp_code, CAST(SUM(burglaries) AS BIGINT), CAST(SUM(uncoded) AS BIGINT), CAST(SUM(households) AS BIGINT)
+    FROM lsoa GROUP BY period_end, complete_window, csp_code, csp_name
 )
 SELECT area_type, period_end, area_code, area_name, csp_code, burglaries, households,
        CASE WHEN households > 0 THEN 1000.0 * burglaries / households END AS per_1000_households,
        CASE WHEN uncoded = 0 THEN 'residential' ELSE 'all burglary (no offence codes)' END AS burglary_scope,
-       CASE WHEN first_month <= period_end - INTERVAL '11 months' THEN TRUE ELSE FALSE END AS complete_window
+       complete_window
 FROM levels
