@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 
-.PHONY: demo test install clean
+.PHONY: demo test bench install clean
 
 install: $(STAMP)
 
@@ -23,6 +23,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Stage timings, peak memory and the baseline ratios (issue 9); results in docs/benchmarks.md.
+BENCH_SCALES ?= 100k,1m,5m
+bench: install
+	$(BIN)/python -m csp.bench --scales $(BENCH_SCALES) --markdown docs/benchmarks.md
 
 clean:
 	rm -rf data out .airflow

@@ -1,0 +1,256 @@
+"""The measured stages. Each function runs in a fresh child process (``measure.isolated``):
+it loads its input (untimed), times its own work with ``Clock`` and saves its output for the
+next stage (untimed). They call the pieces exactly as ``csp.ingest.ingest_return`` does, one
+(dataset, quarter) at a time, like one Airflow task each.
+
+Module-level imports stay light: a spawned child imports this module before anything else.
+"""
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from csp.bench.measure import Clock
+from csp.config import Settings
+
+POLICE_DATASETS = ("police_crimes", "police_incidents")
+
+
+@dataclass(frozen=True)
+class Work:
+    """Where one scale's stages read and write (picklable, handed to every child)."""
+    root: Path  # the scale's folder
+    quarters: tuple[str, ...]  # quarter labels
+    stepwise: Settings  # stage-by-stage pipeline: data_dir with its own staging
+    end_to_end: Settings  # ingest_return pipeline (and the warehouse input)
+
+    @property
+    def pickles(self) -> Path:
+        return self.root / "intermediate"
+
+    def pickle_path(self, step: str, dataset_id: str, quarter: str) -> Path:
+        return self.pickles / f"{step}.{dataset_id}.{quarter}.pkl"
+
+
+def _save(path: Path, value) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        pickle.dump(value, fh, protocol=5)
+
+
+def _load(path: Path):
+    with path.open("rb") as fh:
+        return pickle.load(fh)
+
+
+def _result(clock: Clock, rows: int, **extra) -> dict:
+    return {"rows": rows, "seconds": clock.seconds, "peak_mib": clock.peak_mib, "extra": extra}
+
+
+# -- police return, stage by stage ---------------------------------------------------------
+
+def parse(work: Work, dataset_id: str, quarter_label: str) -> dict:
+    from csp.ingest import MultiQuarterFile, return_files
+    from csp.quarters import Quarter
+    from csp.registry import DATASETS
+    from csp.sources import parse_return
+
+    dataset, quarter = DATASETS[dataset_id], Quarter.parse(quarter_label)
+    with Clock() as clock:
+        files = return_files(work.stepwise, dataset, quarter)
+        parsed = parse_return(dataset, files, quarter)
+        outside = int((parsed.quarantine["rule"] == "date_outside_quarter").sum())
+        if outside * 2 > parsed.rows_in:
+            raise MultiQuarterFile(f"{dataset_id} {quarter_label}: {outside} rows outside the quarter")
+    _save(work.pickle_path("parsed", dataset_id, quarter_label), parsed)
+    return _result(clock, parsed.rows_in, rows_out_of_scope=parsed.rows_out_of_scope)
+
+
+def depersonalise(work: Work, dataset_id: str, quarter_label: str) -> dict:
+    from csp.depersonalise import depersonalise as run, pseudonym_key
+    from csp.registry import DATASETS
+
+    parsed = _load(work.pickle_path("parsed", dataset_id, quarter_label))
+    with Clock() as clock:
+        clean = run(parsed.frame, DATASETS[dataset_id], pseudonym_key())
+    _save(work.pickle_path("clean", dataset_id, quarter_label), clean)
+    return _result(clock, parsed.rows_in)
+
+
+def validate(work: Work, dataset_id: str, quarter_label: str) -> dict:
+    import great_expectations  # noqa: F401  (imported by every ingest task before it runs)
+
+    from csp import quality
+    from csp.ingest import MAX_QUARANTINED_SHARE, batch_parameters
+    from csp.quarters import Quarter
+    from csp.registry import DATASETS
+
+    dataset, quarter = DATASETS[dataset_id], Quarter.parse(quarter_label)
+    parsed = _load(work.pickle_path("parsed", dataset_id, quarter_label))
+    clean = _load(work.pickle_path("clean", dataset_id, quarter_label))
+    outcome = html = None
+    with Clock() as clock:
+        if parsed.rows_in:
+            outcome = quality.validate_batch(
+                clean.frame, dataset.id, batch_parameters(work.stepwise, dataset, quarter)
+            )
+            quarantined = len(parsed.quarantine)
+            if quarantined > MAX_QUARANTINED_SHARE * parsed.rows_in:
+                outcome = replace(outcome, accepted=False, failures=outcome.failures + [
+                    f"most rows quarantined ({quarantined} of {parsed.rows_in} rows)"
+                ])
+            html = quality.render_result(dataset, quarter, outcome)
+    _save(work.pickle_path("validated", dataset_id, quarter_label), (outcome, html))
+    return _result(clock, parsed.rows_in, accepted=bool(outcome is None or outcome.accepted))
+
+
+def stage(work: Work, dataset_id: str, quarter_label: str) -> dict:
+    from csp.ingest import NIL_RETURN_NOTE, return_files
+    from csp.quarters import Quarter
+    from csp.registry import DATASETS
+    from csp.staging import ACCEPTED, REJECTED, Staging
+
+    dataset, quarter = DATASETS[dataset_id], Quarter.parse(quarter_label)
+    parsed = _load(work.pickle_path("parsed", dataset_id, quarter_label))
+    clean = _load(work.pickle_path("clean", dataset_id, quarter_label))
+    outcome, html = _load(work.pickle_path("validated", dataset_id, quarter_label))
+    with Clock() as clock:
+        files = return_files(work.stepwise, dataset, quarter)
+        notes = list(parsed.notes) + ([clean.note] if clean.note else [])
+        if parsed.rows_in == 0:
+            notes.append(NIL_RETURN_NOTE)
+        status = ACCEPTED if outcome is None or outcome.accepted else REJECTED
+        entry = Staging(work.stepwise.staging_dir).stage(
+            dataset, quarter, [p for paths in files.values() for p in paths],
+            clean.frame, parsed.quarantine,
+            rows_in=parsed.rows_in, rows_loaded=parsed.rows_loaded,
+            rows_out_of_scope=parsed.rows_out_of_scope, rows_redacted=clean.rows_redacted,
+            notes=notes, status=status, failures=outcome.failures if outcome else [],
+            validation=outcome.result if outcome else None, validation_html=html,
+        )
+    return _result(clock, entry.rows_in, **_ledger_counts(entry))
+
+
+def _ledger_counts(entry) -> dict:
+    return {"status": entry.status, "rows_in": entry.rows_in, "rows_staged": entry.rows_staged,
+            "rows_quarantined": entry.rows_quarantined}
+
+
+# -- end to end ----------------------------------------------------------------------------
+
+def _preload_ingest() -> None:
+    """What an ingest task has imported before it runs (not part of the measured work)."""
+    import great_expectations  # noqa: F401
+
+    import csp.ingest  # noqa: F401
+    import csp.quality  # noqa: F401
+    import csp.sources  # noqa: F401
+
+
+def ingest(work: Work, dataset_id: str, quarter_label: str) -> dict:
+    """``csp.ingest.ingest_return``: the whole return, as the ingest task runs it."""
+    from csp.ingest import ingest_return
+    from csp.quarters import Quarter
+
+    _preload_ingest()
+    with Clock() as clock:
+        entry = ingest_return(work.end_to_end, dataset_id, Quarter.parse(quarter_label))
+    return _result(clock, entry.rows_in, **_ledger_counts(entry))
+
+
+def ingest_others(work: Work) -> dict:
+    """Every other dataset's returns (end to end), so the warehouse gets all datasets."""
+    from csp.ingest import ingest_return, record_not_held, return_files
+    from csp.quarters import Quarter
+    from csp.registry import DATASETS
+
+    _preload_ingest()
+    settings = work.end_to_end
+    counts = {"returns": 0, "rows_staged": 0, "rows_quarantined": 0, "rejected": []}
+    rows = 0
+    with Clock() as clock:
+        for label in work.quarters:
+            quarter = Quarter.parse(label)
+            for dataset in DATASETS.values():
+                if dataset.id in POLICE_DATASETS:
+                    continue
+                if not return_files(settings, dataset, quarter):
+                    record_not_held(settings, dataset.id, quarter)
+                    continue
+                entry = ingest_return(settings, dataset.id, quarter)
+                rows += entry.rows_in
+                counts["returns"] += 1
+                counts["rows_staged"] += entry.rows_staged
+                counts["rows_quarantined"] += entry.rows_quarantined
+                if entry.status != "accepted":
+                    counts["rejected"].append(entry.return_id)
+    return _result(clock, rows, **counts)
+
+
+# -- warehouse, analysis, reports ----------------------------------------------------------
+
+def _staged_rows(settings: Settings) -> int:
+    from csp.staging import Staging
+
+    ledger = Staging(settings.staging_dir).ledger()
+    if ledger.empty:
+        return 0
+    return int(ledger.loc[ledger["status"] == "accepted", "rows_staged"].sum())
+
+
+def warehouse_load(settings: Settings) -> dict:
+    from csp.warehouse.engine import make_engine
+    from csp.warehouse.load import load_returns
+
+    engine = make_engine(settings.warehouse_url)
+    with Clock() as clock:
+        summary = load_returns(engine, settings)
+    engine.dispose()
+    return _result(clock, _staged_rows(settings), partitions=len(summary.loaded))
+
+
+def models(settings: Settings) -> dict:
+    from csp.warehouse.engine import make_engine
+    from csp.warehouse.models import build
+
+    engine = make_engine(settings.warehouse_url)
+    with Clock() as clock:
+        with engine.begin() as conn:
+            built = build(conn)
+    engine.dispose()
+    return _result(clock, _staged_rows(settings), models=len(built))
+
+
+def analysis_entry_point():
+    """``csp.analysis``'s run-everything function, or None while it is not built."""
+    try:
+        import csp.analysis as analysis
+    except ImportError:
+        return None
+    for name in ("run_all", "analyse_all", "run"):
+        if callable(function := getattr(analysis, name, None)):
+            return function
+    return None
+
+
+def analysis(settings: Settings) -> dict:
+    function = analysis_entry_point()
+    if function is None:
+        return {"skipped": "analysis: not built yet (no csp.analysis.run_all)"}
+    with Clock() as clock:
+        function(settings)
+    return _result(clock, _staged_rows(settings))
+
+
+def reports(settings: Settings) -> dict:
+    from csp.reports import render_all
+
+    with Clock() as clock:
+        summary = render_all(settings)
+    # render_all returns the written paths, or a summary (written / unchanged / waiting)
+    written = getattr(summary, "written", summary)
+    extra = {"reports": len(written) + len(getattr(summary, "unchanged", []))}
+    if waiting := getattr(summary, "waiting", None):
+        extra["waiting"] = waiting
+    return _result(clock, _staged_rows(settings), **extra)
