@@ -5,8 +5,8 @@
 SELECT
     c.quarter,
     MIN(c.due_date) AS due_date,
-    SUM(CASE WHEN c.held THEN 1 ELSE 0 END) AS held_datasets,
-    SUM(CASE WHEN c.state IN ('on_time', 'late') THEN 1 ELSE 0 END) AS datasets_in,
+    CAST(SUM(CASE WHEN c.held THEN 1 ELSE 0 END) AS BIGINT) AS held_datasets,
+    CAST(SUM(CASE WHEN c.state IN ('on_time', 'late') THEN 1 ELSE 0 END) AS BIGINT) AS datasets_in,
     STRING_AGG(CASE WHEN c.held AND c.state NOT IN ('on_time', 'late') THEN c.dataset END, ', '
                ORDER BY c.dataset) AS missing,
     CASE

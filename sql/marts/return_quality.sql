@@ -3,16 +3,16 @@
 -- outside the area, unclassified). The figures behind the report's data-quality table.
 WITH landed AS (
     SELECT return_id, COUNT(*) AS events,
-           SUM(CASE WHEN area_status = 'unlocated' THEN 1 ELSE 0 END) AS events_unlocated,
-           SUM(CASE WHEN area_status = 'outside_area' THEN 1 ELSE 0 END) AS events_outside_area,
-           SUM(CASE WHEN theme = 'unclassified' THEN 1 ELSE 0 END) AS events_unclassified
+           CAST(SUM(CASE WHEN area_status = 'unlocated' THEN 1 ELSE 0 END) AS BIGINT) AS events_unlocated,
+           CAST(SUM(CASE WHEN area_status = 'outside_area' THEN 1 ELSE 0 END) AS BIGINT) AS events_outside_area,
+           CAST(SUM(CASE WHEN theme = 'unclassified' THEN 1 ELSE 0 END) AS BIGINT) AS events_unclassified
     FROM core.fact_event
     GROUP BY return_id
     UNION ALL
     SELECT return_id, COUNT(*),
-           SUM(CASE WHEN area_status = 'unlocated' THEN 1 ELSE 0 END),
-           SUM(CASE WHEN area_status = 'outside_area' THEN 1 ELSE 0 END),
-           SUM(CASE WHEN theme IS NULL THEN 1 ELSE 0 END)
+           CAST(SUM(CASE WHEN area_status = 'unlocated' THEN 1 ELSE 0 END) AS BIGINT),
+           CAST(SUM(CASE WHEN area_status = 'outside_area' THEN 1 ELSE 0 END) AS BIGINT),
+           CAST(SUM(CASE WHEN theme IS NULL THEN 1 ELSE 0 END) AS BIGINT)
     FROM core.fact_count
     GROUP BY return_id
 )
