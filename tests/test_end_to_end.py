@@ -48,6 +48,14 @@ def test_synthetic_partnership_end_to_end(workspace, runner, reference_dir, monk
     ledger = query(workspace, "SELECT rows_in, rows_loaded, rows_quarantined, rows_rejected FROM staging.returns")
     assert (ledger["rows_in"] == ledger["rows_loaded"] + ledger["rows_quarantined"] + ledger["rows_rejected"]).all()
 
+    # The analysis of the reportable year (2024) is in the warehouse for the reports.
+    hotspots = query(workspace, "SELECT theme, COUNT(*) AS n, MIN(reference_month) AS month "
+                                "FROM analysis.hotspots GROUP BY theme")
+    assert str(hotspots["month"].iloc[0])[:10] == "2024-12-01"
+    assert set(hotspots["n"]) == {int(query(workspace, "SELECT COUNT(*) AS n FROM core.dim_geography "
+                                                       "WHERE in_area AND population > 0")["n"][0])}
+    assert query(workspace, "SELECT COUNT(*) AS n FROM analysis.harm WHERE theme = 'acquisitive'")["n"][0] == 9
+
     reports = sorted((workspace.out_dir / "strategic").rglob("*.html"))
     assert {p.stem for p in reports} == csps
     charnwood = next(p for p in reports if p.stem == "E22000165").read_text()

@@ -30,6 +30,11 @@ class Settings:
     def staging_dir(self) -> Path:
         return self.data_dir / "staging"
 
+    @property
+    def partnership_dir(self) -> Path:
+        """The partnership's own inputs: consultation, plan, initiative areas, tasking log."""
+        return self.data_dir / "partnership"
+
     @cached_property
     def area(self) -> dict:
         with self.area_file.open("rb") as fh:

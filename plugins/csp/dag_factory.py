@@ -204,8 +204,8 @@ def warehouse_dag() -> DAG:
 Woken by any dataset Asset (a return was staged) and at each statutory deadline. What to
 load is decided from the returns ledger, not from the events: every (dataset, quarter)
 whose newest accepted version is not yet in the warehouse is loaded, replacing exactly that
-partition. Then the SQL models in `sql/` are rebuilt (staging -> core -> marts) and the
-reports are rendered to the output folder.
+partition. Then the SQL models in `sql/` are rebuilt (staging -> core -> marts), the analysis
+is run over the marts (`analysis.*`) and the reports are rendered to the output folder.
 """,
     ) as dag:
 
@@ -240,5 +240,15 @@ not changed since it was rendered is left alone; a resubmission renders it again
             return {"written": [str(p) for p in summary.written],
                     "unchanged": len(summary.unchanged), "waiting": summary.waiting}
 
-        load_returns() >> build_models() >> render_reports()
+        @task(doc_md="""
+Analyse the reportable year over the marts (csp.analysis.run): change tests with FDR control,
+control-chart exceedances, seasonality, Gi* hotspots, harm, and the configured initiative's
+displacement. Results replace the `analysis.*` tables the reports read.""")
+        def run_analysis() -> dict:
+            from csp.analysis.run import run_all
+            from csp.config import settings
+
+            return run_all(settings()).rows
+
+        load_returns() >> build_models() >> run_analysis() >> render_reports()
     return dag

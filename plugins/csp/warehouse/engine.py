@@ -6,11 +6,33 @@ through COPY (never row-by-row INSERTs).
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+
+_SQL_TYPES = {"int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE PRECISION", "bool": "BOOLEAN"}
+
+
+def _sql_type(values) -> str:
+    present = values.dropna()
+    if values.dtype == object and len(present) and all(type(v) is date for v in present):
+        return "DATE"
+    if str(values.dtype).startswith("datetime64"):
+        return "TIMESTAMP"
+    return _SQL_TYPES.get(str(values.dtype), "VARCHAR")
+
+
+def replace_table(conn: Connection, table: str, frame) -> None:
+    """(Re)create ``table`` (schema-qualified) from a DataFrame, inside the caller's transaction:
+    reference data and analysis results, which are rebuilt whole on every run."""
+    columns = ", ".join(f"{name} {_sql_type(frame[name])}" for name in frame.columns)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+    conn.exec_driver_sql(f"CREATE TABLE {table} ({columns})")
+    bulk_insert(conn, table, pa.Table.from_pandas(frame, preserve_index=False))
 
 
 def make_engine(url: str) -> Engine:

@@ -21,9 +21,9 @@ from csp.registry import DATASETS
 from csp.schema import create_table_sql
 from csp.staging import ACCEPTED, Staging
 from csp.warehouse import reference
-from csp.warehouse.engine import bulk_insert
+from csp.warehouse.engine import bulk_insert, replace_table
 
-SCHEMAS = ("reference", "staging", "core", "marts")
+SCHEMAS = ("reference", "staging", "core", "marts", "analysis")
 LEDGER_TABLE = "staging.returns"
 LOADED_TABLE = "staging.loaded_returns"
 
@@ -112,9 +112,7 @@ def load_returns(engine: Engine, settings: Settings) -> LoadSummary:
     with engine.begin() as conn:
         ensure_tables(conn)
         for table, frame in reference.tables(settings).items():
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS reference.{table}")
-            conn.exec_driver_sql(reference.create_sql(table, frame))
-            bulk_insert(conn, f"reference.{table}", pa.Table.from_pandas(frame, preserve_index=False))
+            replace_table(conn, f"reference.{table}", frame)
         sync_ledger(conn, ledger)
         todo, unchanged = pending(conn, ledger)
     loaded = []

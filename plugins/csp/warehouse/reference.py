@@ -3,8 +3,6 @@ registry's theme rules. Rebuilt on every warehouse run: they are small and this 
 warehouse in step with the reference data directory."""
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 
 from csp import area, clock, geography
@@ -15,21 +13,6 @@ from csp.staging import Staging
 from csp.themes import CLASSIFICATIONS, MEASURE_THEMES, SECONDARY_THEME_RULES, THEME_RULES
 
 HOUSEHOLDS = "census2021_ts054_households_by_tenure_lsoa21_EW.csv"
-
-_SQL_TYPES = {"int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE PRECISION", "bool": "BOOLEAN"}
-
-
-def _sql_type(values: pd.Series) -> str:
-    present = values.dropna()
-    if values.dtype == object and len(present) and all(type(v) is date for v in present):
-        return "DATE"
-    return _SQL_TYPES.get(str(values.dtype), "VARCHAR")
-
-
-def create_sql(table: str, frame: pd.DataFrame) -> str:
-    columns = ", ".join(f"{name} {_sql_type(frame[name])}" for name in frame.columns)
-    return f"CREATE TABLE reference.{table} ({columns})"
-
 
 def lsoa_lookup(settings: Settings) -> pd.DataFrame:
     lookup = geography.lsoa_lookup(settings.reference_dir)

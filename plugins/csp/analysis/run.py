@@ -1,0 +1,182 @@
+"""The analysis of the reportable period, over the marts, stored in the warehouse's
+``analysis`` schema where the reports read it (the warehouse DAG runs it after the models).
+
+Reference month: the last month of the latest reportable quarter (csp.reports.readiness), so
+analysis and reports describe the same year. Tables (one row per the grain named):
+
+- ``analysis.change``: comparison (rolling_12m, ytd) x CSP x theme: exact Poisson test, BH q.
+- ``analysis.exceedances``: CSP x theme x month, the last six months of each control chart
+  (or one row saying why the series was refused).
+- ``analysis.seasonal_index``: theme x month of year, over the whole area.
+- ``analysis.hotspots``: theme x LSOA: Gi* over the area's LSOAs on 12-month rates per 1,000
+  residents, with the emerging / persistent / diminishing class across the years available.
+- ``analysis.harm``: CSP x theme: events and Crime Severity Score-weighted harm, 12 months.
+- ``analysis.displacement``: the configured initiative's WDQ and total net effect.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from scipy.spatial import cKDTree
+from sqlalchemy.engine import Connection
+
+from csp.analysis import change, control, hotspots, seasonality, wdq
+from csp.config import Settings
+from csp.warehouse.engine import make_engine, replace_table
+
+log = logging.getLogger(__name__)
+EXCEEDANCE_MONTHS = 6  # months of each control chart kept: the tactical picture
+INITIATIVE_FILE = "initiative_areas.csv"
+
+
+@dataclass(frozen=True)
+class AnalysisSummary:
+    reference_month: pd.Timestamp | None
+    rows: dict[str, int]  # analysis table -> rows written
+
+
+def monthly_by_csp(conn: Connection) -> pd.DataFrame:
+    return pd.read_sql(sa.text("""
+        SELECT month, csp_code, theme, CAST(SUM(events) AS BIGINT) AS events, SUM(harm) AS harm
+        FROM marts.monthly_counts
+        WHERE area_status = 'in_area'
+        GROUP BY month, csp_code, theme
+    """), conn, parse_dates=["month"])
+
+
+def change_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
+    """Empty until the data reach back the 24 months a year-on-year comparison needs."""
+    earliest_needed = change.windows(reference_month)["rolling_12m"][2]
+    if monthly.empty or monthly["month"].min() > earliest_needed:
+        log.info("analysis: no change tests before %s: the data start %s", reference_month.date(),
+                 None if monthly.empty else monthly["month"].min().date())
+        return pd.DataFrame(columns=["comparison", "csp_code", "theme"])
+    result = change.compare_periods(monthly, reference_month, area_col="csp_code")
+    return result.rename(columns={"area": "csp_code"})
+
+
+def exceedance_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
+    frames = []
+    history = monthly[monthly["month"] <= reference_month]
+    for (csp, theme), series in history.groupby(["csp_code", "theme"], sort=True):
+        chart = control.control_chart(series[["month", "events"]])
+        if chart.refused:
+            frames.append(pd.DataFrame({"csp_code": [csp], "theme": [theme], "refused": [chart.refused]}))
+            continue
+        recent = chart.frame.tail(EXCEEDANCE_MONTHS).assign(
+            csp_code=csp, theme=theme, seasonal=chart.seasonal, refused=None)
+        frames.append(recent)
+    if not frames:
+        return pd.DataFrame(columns=["csp_code", "theme", "refused"])
+    table = pd.concat(frames, ignore_index=True)
+    return table[["csp_code", "theme", *[c for c in table.columns if c not in ("csp_code", "theme")]]]
+
+
+def neighbour_weights(longitude, latitude):
+    """Distance-band weights on LSOA centroids (British National Grid): the band is the
+    largest nearest-neighbour distance, so every LSOA has at least one neighbour (libpysal's
+    min_threshold_distance), tight in towns where LSOAs are small and wide enough for rural ones."""
+    x, y = hotspots.bng_xy(longitude, latitude)
+    distances, _ = cKDTree(np.column_stack([x, y])).query(np.column_stack([x, y]), k=2)
+    band = float(distances[:, 1].max())
+    return hotspots.distance_band_weights(x, y, band), band
+
+
+def hotspot_table(conn: Connection, reference_month) -> pd.DataFrame:
+    rates = pd.read_sql(sa.text("""
+        SELECT r.period_end, r.area_code AS lsoa11_code, r.csp_code, r.theme, r.events,
+               r.per_1000_residents, g.longitude, g.latitude
+        FROM marts.area_rates r
+        JOIN core.dim_geography g ON g.lsoa11_code = r.area_code
+        WHERE r.area_type = 'lsoa' AND r.complete_window AND r.population > 0
+          AND g.longitude IS NOT NULL
+    """), conn, parse_dates=["period_end"])
+    # The same 12-month window in each year the data cover: this year's and earlier ones.
+    same_window = (rates["period_end"].dt.month == reference_month.month) & (rates["period_end"] <= reference_month)
+    rates = rates[same_window]
+    if rates.empty:
+        return pd.DataFrame()
+    units = rates[["lsoa11_code", "longitude", "latitude"]].drop_duplicates("lsoa11_code").sort_values("lsoa11_code")
+    weights, band = neighbour_weights(units["longitude"].to_numpy(), units["latitude"].to_numpy())
+    frames = []
+    for (theme, period_end), window in rates.groupby(["theme", "period_end"], sort=True):
+        values = window.set_index("lsoa11_code").reindex(units["lsoa11_code"])
+        gi = hotspots.getis_ord_gi_star(values["per_1000_residents"].fillna(0).to_numpy(), weights,
+                                        ids=units["lsoa11_code"].to_numpy())
+        frames.append(gi.assign(theme=theme, period_end=period_end,
+                                csp_code=values["csp_code"].to_numpy(), events=values["events"].to_numpy()))
+    gi = pd.concat(frames, ignore_index=True).rename(columns={"id": "lsoa11_code", "value": "per_1000_residents"})
+    classes = pd.concat([
+        hotspots.classify_hotspots(g.assign(year=g["period_end"].dt.year), unit_col="lsoa11_code").assign(theme=theme)
+        for theme, g in gi.groupby("theme", sort=True)
+    ])
+    latest = gi[gi["period_end"] == gi["period_end"].max()].copy()
+    # Gi* is computed over the whole area (its neighbours cross CSP borders); each partnership
+    # reads its own LSOAs in order.
+    latest["rank_in_csp"] = latest.groupby(["theme", "csp_code"])["z"].rank(ascending=False, method="min")
+    return latest.merge(classes[["theme", "lsoa11_code", "hot_years", "years", "class"]],
+                        on=["theme", "lsoa11_code"]).assign(band_metres=round(band))
+
+
+def harm_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
+    start = reference_month - pd.DateOffset(months=11)
+    window = monthly[monthly["month"].between(start, reference_month)]
+    return window.groupby(["csp_code", "theme"], as_index=False).agg(events=("events", "sum"), harm=("harm", "sum"))
+
+
+def displacement_table(settings: Settings, conn: Connection, reference_month) -> pd.DataFrame:
+    """Police crimes in the configured initiative, buffer and control areas, the 12 months
+    before the initiative started against the 12 from its start (or as many as have passed)."""
+    path = settings.partnership_dir / INITIATIVE_FILE
+    if not path.exists():
+        return pd.DataFrame()
+    areas = pd.read_csv(path, dtype=str, parse_dates=["initiative_start"])
+    start = areas["initiative_start"].min()
+    months = min(12, (reference_month.year - start.year) * 12 + reference_month.month - start.month + 1)
+    if months < 1:
+        return pd.DataFrame()
+    counts = pd.read_sql(sa.text("""
+        SELECT month, lsoa11_code, CAST(SUM(events) AS BIGINT) AS events FROM marts.monthly_counts
+        WHERE dataset = 'police_crimes' AND area_status = 'in_area' GROUP BY month, lsoa11_code
+    """), conn, parse_dates=["month"])
+    counts = counts.merge(areas[["area_role", "lsoa_code"]], left_on="lsoa11_code", right_on="lsoa_code")
+    before = counts["month"].between(start - pd.DateOffset(months=months), start - pd.DateOffset(months=1))
+    after = counts["month"].between(start, start + pd.DateOffset(months=months - 1))
+    totals = {(role, when): counts[mask & counts["area_role"].eq(role)]["events"].sum()
+              for role in ("initiative", "buffer", "control") for when, mask in (("before", before), ("after", after))}
+    result = wdq.weighted_displacement(
+        totals["initiative", "before"], totals["initiative", "after"], totals["buffer", "before"],
+        totals["buffer", "after"], totals["control", "before"], totals["control", "after"])
+    return result.assign(initiative_start=start.date(), months_compared=months, dataset="police_crimes")
+
+
+def run_all(settings: Settings) -> AnalysisSummary:
+    """Analyse the reportable period and replace the analysis tables."""
+    from csp.reports.readiness import reportable_period
+
+    engine = make_engine(settings.warehouse_url)
+    with engine.connect() as conn:
+        period = reportable_period(conn)
+        if period is None:
+            log.info("analysis: no reportable quarter yet")
+            return AnalysisSummary(None, {})
+        reference_month = pd.Timestamp(period.last.months[-1])
+        monthly = monthly_by_csp(conn)
+        area_monthly = monthly.groupby(["month", "theme"], as_index=False)["events"].sum()
+        tables = {
+            "change": change_table(monthly, reference_month),
+            "exceedances": exceedance_table(monthly, reference_month),
+            "seasonal_index": seasonality.seasonal_index(area_monthly[area_monthly["month"] <= reference_month]),
+            "hotspots": hotspot_table(conn, reference_month),
+            "harm": harm_table(monthly, reference_month),
+            "displacement": displacement_table(settings, conn, reference_month),
+        }
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS analysis")
+        for name, frame in tables.items():
+            replace_table(conn, f"analysis.{name}", frame.assign(reference_month=reference_month.date()))
+    return AnalysisSummary(reference_month, {name: len(frame) for name, frame in tables.items()})
