@@ -265,3 +265,8 @@ def test_reloads_and_resubmissions_give_the_marts_of_one_clean_load(workspace, t
     for table in MART_TABLES:
         assert len(fresh[table]) > 0, table
         pd.testing.assert_frame_equal(reloaded[table], fresh[table], obj=table)
+    rates = fresh["marts.area_rates"]
+    blaby = rates[(rates["area_type"] == "csp") & (rates["area_code"] == "E22000164") & (rates["theme"] == "acquisitive")]
+    county = rates[(rates["area_type"] == "county") & (rates["theme"] == "acquisitive")]
+    assert blaby["events"].tolist() == [1] and county["area_code"].tolist() == ["E10000018"]
+    assert county["events"].tolist() == [1]  # Blaby's robbery; Leicester is a unitary, not in the county

@@ -1,5 +1,5 @@
 -- Events per 1,000 residents (ONS mid-2020 population) over the 12 months ending each
--- quarter, by LSOA, ward and CSP and theme, zeros included (rates and hotspot statistics need
+-- quarter, by LSOA, ward, CSP and county (two-tier areas) and theme, zeros included (rates and hotspot statistics need
 -- the areas where nothing happened). Only events located at LSOA precision or finer count:
 -- health events, located by outward code, are never turned into LSOA rates.
 WITH quarter_ends AS (SELECT * FROM core.quarter_windows),
@@ -13,7 +13,7 @@ lsoa_events AS (
 ),
 grid AS (
     SELECT q.period_end, q.complete_window, g.lsoa11_code, g.lsoa11_name, g.ward_code, g.ward_name,
-           g.csp_code, g.csp_name, g.population, t.theme
+           g.csp_code, g.csp_name, g.county_code, g.county_name, g.population, t.theme
     FROM quarter_ends q
     CROSS JOIN (SELECT * FROM core.dim_geography WHERE in_area) g
     CROSS JOIN (SELECT DISTINCT theme FROM lsoa_events) t
@@ -34,6 +34,9 @@ levels AS (
     UNION ALL
     SELECT 'csp', period_end, complete_window, csp_code, csp_name, csp_code, theme, CAST(SUM(events) AS BIGINT), CAST(SUM(population) AS BIGINT)
     FROM lsoa GROUP BY period_end, complete_window, csp_code, csp_name, theme
+    UNION ALL  -- the county of a two-tier area, across its district partnerships
+    SELECT 'county', period_end, complete_window, county_code, county_name, NULL, theme, CAST(SUM(events) AS BIGINT), CAST(SUM(population) AS BIGINT)
+    FROM lsoa WHERE county_code IS NOT NULL GROUP BY period_end, complete_window, county_code, county_name, theme
 )
 SELECT area_type, period_end, area_code, area_name, csp_code, theme, events, population,
        CASE WHEN population > 0 THEN 1000.0 * events / population END AS per_1000_residents,

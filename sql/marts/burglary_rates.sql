@@ -1,5 +1,5 @@
 -- Burglary per 1,000 households (Census 2021) over the 12 months ending each quarter, by LSOA,
--- ward and CSP. Where a force extract gives Home Office codes, only residential burglary
+-- ward, CSP and county (two-tier areas). Where a force extract gives Home Office codes, only residential burglary
 -- (28x) counts; police.uk files do not separate residential from business burglary, so their
 -- burglaries all count and burglary_scope says so.
 WITH quarter_ends AS (SELECT * FROM core.quarter_windows),
@@ -18,7 +18,7 @@ lsoa_events AS (
 ),
 lsoa AS (
     SELECT q.period_end, q.complete_window, g.lsoa11_code, g.lsoa11_name, g.ward_code, g.ward_name,
-           g.csp_code, g.csp_name, g.households,
+           g.csp_code, g.csp_name, g.county_code, g.county_name, g.households,
            COALESCE(e.burglaries, 0) AS burglaries, COALESCE(e.uncoded, 0) AS uncoded
     FROM quarter_ends q
     CROSS JOIN (SELECT * FROM core.dim_geography WHERE in_area) g
@@ -34,6 +34,9 @@ levels AS (
     UNION ALL
     SELECT 'csp', period_end, complete_window, csp_code, csp_name, csp_code, CAST(SUM(burglaries) AS BIGINT), CAST(SUM(uncoded) AS BIGINT), CAST(SUM(households) AS BIGINT)
     FROM lsoa GROUP BY period_end, complete_window, csp_code, csp_name
+    UNION ALL  -- the county of a two-tier area, across its district partnerships
+    SELECT 'county', period_end, complete_window, county_code, county_name, NULL, CAST(SUM(burglaries) AS BIGINT), CAST(SUM(uncoded) AS BIGINT), CAST(SUM(households) AS BIGINT)
+    FROM lsoa WHERE county_code IS NOT NULL GROUP BY period_end, complete_window, county_code, county_name
 )
 SELECT area_type, period_end, area_code, area_name, csp_code, burglaries, households,
        CASE WHEN households > 0 THEN 1000.0 * burglaries / households END AS per_1000_households,
