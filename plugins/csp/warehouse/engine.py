@@ -6,6 +6,7 @@ through COPY (never row-by-row INSERTs).
 from __future__ import annotations
 
 import io
+import os
 from datetime import date
 
 import pyarrow as pa
@@ -35,9 +36,16 @@ def replace_table(conn: Connection, table: str, frame) -> None:
     bulk_insert(conn, table, pa.Table.from_pandas(frame, preserve_index=False))
 
 
+# DuckDB would otherwise take 80 % of the machine's memory; with a limit it spills to disk, so
+# a warehouse rebuild stays within what a task may use beside the scheduler and workers.
+DUCKDB_MEMORY_LIMIT = os.environ.get("CSP_DUCKDB_MEMORY_LIMIT", "3GB")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("duckdb:"):
+        return sa.create_engine(url, connect_args={"config": {"memory_limit": DUCKDB_MEMORY_LIMIT}})
     return sa.create_engine(url)
 
 
