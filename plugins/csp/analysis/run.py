@@ -4,12 +4,14 @@
 Reference month: the last month of the latest reportable quarter (csp.reports.readiness), so
 analysis and reports describe the same year. Tables (one row per the grain named):
 
-- ``analysis.change``: comparison (rolling_12m, ytd) x CSP x theme: exact Poisson test, BH q.
+- ``analysis.change``: level (theme, category) x comparison (rolling_12m, ytd) x CSP x theme
+  or category: exact conditional Poisson test, BH q within each level and comparison.
 - ``analysis.exceedances``: CSP x theme x month, the last six months of each control chart
   (or one row saying why the series was refused).
 - ``analysis.seasonal_index``: theme x month of year, over the whole area.
 - ``analysis.hotspots``: theme x LSOA: Gi* over the area's LSOAs on 12-month rates per 1,000
-  residents, with the emerging / persistent / diminishing class across the years available.
+  residents (neighbours: see neighbour_weights), FDR-controlled, ranked within each CSP, with
+  the emerging / persistent / diminishing class across the years available.
 - ``analysis.harm``: CSP x theme: events and Crime Severity Score-weighted harm, 12 months.
 - ``analysis.displacement``: the configured initiative's WDQ and total net effect.
 """
@@ -40,23 +42,36 @@ class AnalysisSummary:
 
 
 def monthly_by_csp(conn: Connection) -> pd.DataFrame:
+    """Events and harm per month, CSP, theme and category, inside the area."""
     return pd.read_sql(sa.text("""
-        SELECT month, csp_code, theme, CAST(SUM(events) AS BIGINT) AS events, SUM(harm) AS harm
+        SELECT month, csp_code, theme, category, CAST(SUM(events) AS BIGINT) AS events, SUM(harm) AS harm
         FROM marts.monthly_counts
         WHERE area_status = 'in_area'
-        GROUP BY month, csp_code, theme
+        GROUP BY month, csp_code, theme, category
     """), conn, parse_dates=["month"])
 
 
+def by_theme(monthly: pd.DataFrame) -> pd.DataFrame:
+    return monthly.groupby(["month", "csp_code", "theme"], as_index=False)[["events", "harm"]].sum()
+
+
 def change_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
-    """Empty until the data reach back the 24 months a year-on-year comparison needs."""
+    """Each CSP's change per theme and per category (a crime type's rise can drown in its
+    theme), FDR-controlled within each comparison and level. Empty until the data reach back
+    the 24 months a year-on-year comparison needs."""
     earliest_needed = change.windows(reference_month)["rolling_12m"][2]
     if monthly.empty or monthly["month"].min() > earliest_needed:
         log.info("analysis: no change tests before %s: the data start %s", reference_month.date(),
                  None if monthly.empty else monthly["month"].min().date())
-        return pd.DataFrame(columns=["comparison", "csp_code", "theme"])
-    result = change.compare_periods(monthly, reference_month, area_col="csp_code")
-    return result.rename(columns={"area": "csp_code"})
+        return pd.DataFrame(columns=["level", "comparison", "csp_code", "theme", "category"])
+    themes = change.compare_periods(monthly, reference_month, area_col="csp_code").assign(level="theme", category=None)
+    categories = change.compare_periods(monthly, reference_month, area_col="csp_code", theme_col="category")
+    category_theme = monthly[["category", "theme"]].drop_duplicates("category").set_index("category")["theme"]
+    categories = categories.rename(columns={"theme": "category"}).assign(
+        level="category", theme=lambda f: f["category"].map(category_theme))
+    result = pd.concat([themes, categories], ignore_index=True).rename(columns={"area": "csp_code"})
+    return result[["level", "comparison", "csp_code", "theme", "category",
+                   *[c for c in result.columns if c not in ("level", "comparison", "csp_code", "theme", "category")]]]
 
 
 def exceedance_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
@@ -76,17 +91,45 @@ def exceedance_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
     return table[["csp_code", "theme", *[c for c in table.columns if c not in ("csp_code", "theme")]]]
 
 
-def neighbour_weights(longitude, latitude):
-    """Distance-band weights on LSOA centroids (British National Grid): the band is the
-    largest nearest-neighbour distance, so every LSOA has at least one neighbour (libpysal's
-    min_threshold_distance), tight in towns where LSOAs are small and wide enough for rural ones."""
+NEIGHBOUR_BAND_METRES = 1000.0
+POLYGON_FILES = "geography/lsoa11_boundaries_*.geojson"
+
+
+def neighbour_weights(lsoa_codes, longitude, latitude, reference_dir):
+    """Who neighbours whom, for Gi*: queen contiguity between LSOAs whose boundaries the
+    reference data hold (Leicester), a distance band on population-weighted centroids (1 km,
+    British National Grid) for every other pair, and always each LSOA's nearest centroid, so a
+    large rural LSOA is never its own only neighbour. A band tight enough for town LSOAs keeps
+    a compact cluster from being averaged away among dozens of neighbours."""
+    import json
+
+    from scipy import sparse
+
+    codes = np.asarray(lsoa_codes)
     x, y = hotspots.bng_xy(longitude, latitude)
-    distances, _ = cKDTree(np.column_stack([x, y])).query(np.column_stack([x, y]), k=2)
-    band = float(distances[:, 1].max())
-    return hotspots.distance_band_weights(x, y, band), band
+    points = np.column_stack([x, y])
+    _, nearest = cKDTree(points).query(points, k=2)
+    n = len(codes)
+    weights = hotspots.distance_band_weights(x, y, NEIGHBOUR_BAND_METRES) + sparse.csr_matrix(
+        (np.ones(n), (np.arange(n), nearest[:, 1])), shape=(n, n))
+    position = {code: i for i, code in enumerate(codes)}
+    for path in sorted(reference_dir.glob(POLYGON_FILES)):
+        ids, geometries = hotspots.polygons_from_geojson(json.loads(path.read_text()), "LSOA11CD")
+        keep = [k for k, code in enumerate(ids) if code in position]
+        if not keep:
+            continue
+        index = np.array([position[ids[k]] for k in keep])
+        queen = hotspots.queen_weights([geometries[k] for k in keep]).tocoo()
+        # Within the polygons' area, contiguity replaces the band.
+        inside = sparse.csr_matrix((np.ones(len(index)), (index, index)), shape=(n, n))
+        weights = weights - inside @ weights @ inside + sparse.csr_matrix(
+            (queen.data, (index[queen.row], index[queen.col])), shape=(n, n))
+    weights = (weights + weights.T) > 0
+    weights.setdiag(False)
+    return sparse.csr_matrix(weights, dtype=float)
 
 
-def hotspot_table(conn: Connection, reference_month) -> pd.DataFrame:
+def hotspot_table(conn: Connection, reference_month, reference_dir) -> pd.DataFrame:
     rates = pd.read_sql(sa.text("""
         SELECT r.period_end, r.area_code AS lsoa11_code, r.csp_code, r.theme, r.events,
                r.per_1000_residents, g.longitude, g.latitude
@@ -101,7 +144,8 @@ def hotspot_table(conn: Connection, reference_month) -> pd.DataFrame:
     if rates.empty:
         return pd.DataFrame()
     units = rates[["lsoa11_code", "longitude", "latitude"]].drop_duplicates("lsoa11_code").sort_values("lsoa11_code")
-    weights, band = neighbour_weights(units["longitude"].to_numpy(), units["latitude"].to_numpy())
+    weights = neighbour_weights(units["lsoa11_code"].to_numpy(), units["longitude"].to_numpy(),
+                                units["latitude"].to_numpy(), reference_dir)
     frames = []
     for (theme, period_end), window in rates.groupby(["theme", "period_end"], sort=True):
         values = window.set_index("lsoa11_code").reindex(units["lsoa11_code"])
@@ -119,7 +163,7 @@ def hotspot_table(conn: Connection, reference_month) -> pd.DataFrame:
     # reads its own LSOAs in order.
     latest["rank_in_csp"] = latest.groupby(["theme", "csp_code"])["z"].rank(ascending=False, method="min")
     return latest.merge(classes[["theme", "lsoa11_code", "hot_years", "years", "class"]],
-                        on=["theme", "lsoa11_code"]).assign(band_metres=round(band))
+                        on=["theme", "lsoa11_code"])
 
 
 def harm_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
@@ -166,13 +210,14 @@ def run_all(settings: Settings) -> AnalysisSummary:
             return AnalysisSummary(None, {})
         reference_month = pd.Timestamp(period.last.months[-1])
         monthly = monthly_by_csp(conn)
-        area_monthly = monthly.groupby(["month", "theme"], as_index=False)["events"].sum()
+        themes = by_theme(monthly)
+        area_monthly = themes.groupby(["month", "theme"], as_index=False)["events"].sum()
         tables = {
             "change": change_table(monthly, reference_month),
-            "exceedances": exceedance_table(monthly, reference_month),
+            "exceedances": exceedance_table(themes, reference_month),
             "seasonal_index": seasonality.seasonal_index(area_monthly[area_monthly["month"] <= reference_month]),
-            "hotspots": hotspot_table(conn, reference_month),
-            "harm": harm_table(monthly, reference_month),
+            "hotspots": hotspot_table(conn, reference_month, settings.reference_dir),
+            "harm": harm_table(themes, reference_month),
             "displacement": displacement_table(settings, conn, reference_month),
         }
     with engine.begin() as conn:
