@@ -15,7 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 
-_SQL_TYPES = {"int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE PRECISION", "bool": "BOOLEAN"}
+_SQL_TYPES = {
+    "int64": "BIGINT", "Int64": "BIGINT", "int32": "INTEGER", "Int32": "INTEGER",
+    "float64": "DOUBLE PRECISION", "Float64": "DOUBLE PRECISION", "bool": "BOOLEAN", "boolean": "BOOLEAN",
+}
 
 
 def _sql_type(values) -> str:
@@ -30,6 +33,8 @@ def _sql_type(values) -> str:
 def replace_table(conn: Connection, table: str, frame) -> None:
     """(Re)create ``table`` (schema-qualified) from a DataFrame, inside the caller's transaction:
     reference data and analysis results, which are rebuilt whole on every run."""
+    # Columns pandas left as objects (True/None from a concat, ints beside NaN) get their real type.
+    frame = frame.apply(lambda c: c.convert_dtypes() if c.dtype == object and _sql_type(c) != "DATE" else c)
     columns = ", ".join(f"{name} {_sql_type(frame[name])}" for name in frame.columns)
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
     conn.exec_driver_sql(f"CREATE TABLE {table} ({columns})")
