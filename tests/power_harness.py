@@ -53,7 +53,7 @@ def analyse_seed(root: str, seed: int, signals: bool) -> dict:
     run_all(current)
     with engine.connect() as conn:
         tables = {name: pd.read_sql(sa.text(f"SELECT * FROM analysis.{name}"), conn)
-                  for name in ("change", "hotspots", "seasonal_index", "displacement")}
+                  for name in ("change", "trend", "hotspots", "seasonal_index", "displacement")}
         tables["nte_violence"] = pd.read_sql(sa.text("""
             SELECT dataset, CASE WHEN location_precision = 'outward_postcode' THEN outward_postcode
                                  ELSE lsoa11_code END AS place,

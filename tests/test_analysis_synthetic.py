@@ -24,6 +24,15 @@ def test_planted_trend_is_the_significant_change(found):
         ["category", trend["csp_code"], trend["crime_type"], trend["theme"], "increase"]]
 
 
+def test_planted_trend_is_a_rising_trend_in_its_partnership(found):
+    trend = found["signals"]["trend"]
+    trends = found["trend"]
+    rising = trends[trends["significant"] & (trends["level"] == "category")]
+    assert rising[["csp_code", "category", "theme", "direction"]].values.tolist() == [
+        [trend["csp_code"], trend["crime_type"], trend["theme"], "rising"]]
+    assert rising["annual_change_pct"].iloc[0] == pytest.approx(100 * trend["annual_growth"], abs=10)
+
+
 def test_planted_hotspot_ranks_top_in_its_partnership(found):
     planted = set(found["signals"]["hotspot"]["lsoa_codes"])
     hotspots = found["hotspots"]

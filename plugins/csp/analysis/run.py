@@ -6,6 +6,8 @@ analysis and reports describe the same year. Tables (one row per the grain named
 
 - ``analysis.change``: level (theme, category) x comparison (rolling_12m, ytd) x CSP x theme
   or category: exact conditional Poisson test, BH q within each level and comparison.
+- ``analysis.trend``: level x CSP x theme or category: the year-on-year trend score test over
+  up to three complete years (seasonality allowed for), BH q within each level.
 - ``analysis.exceedances``: CSP x theme x month, the last six months of each control chart
   (or one row saying why the series was refused).
 - ``analysis.seasonal_index``: theme x month of year, over the whole area.
@@ -26,7 +28,7 @@ import sqlalchemy as sa
 from scipy.spatial import cKDTree
 from sqlalchemy.engine import Connection
 
-from csp.analysis import change, control, hotspots, seasonality, wdq
+from csp.analysis import change, control, hotspots, seasonality, trend, wdq
 from csp.config import Settings
 from csp.warehouse.engine import make_engine, replace_table
 
@@ -72,6 +74,22 @@ def change_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
     result = pd.concat([themes, categories], ignore_index=True).rename(columns={"area": "csp_code"})
     return result[["level", "comparison", "csp_code", "theme", "category",
                    *[c for c in result.columns if c not in ("level", "comparison", "csp_code", "theme", "category")]]]
+
+
+def trend_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
+    """Each CSP's year-on-year trend per theme and per category (csp.analysis.trend), FDR
+    within each level. Empty until two complete years are in."""
+    first = monthly["month"].min() if not monthly.empty else None
+    if first is None or first > reference_month - pd.DateOffset(months=12 * trend.MIN_YEARS - 1):
+        return pd.DataFrame(columns=["level", "csp_code", "theme", "category"])
+    themes = trend.trend_test(monthly, reference_month, area_col="csp_code").assign(level="theme", category=None)
+    categories = trend.trend_test(monthly, reference_month, area_col="csp_code", theme_col="category")
+    category_theme = monthly[["category", "theme"]].drop_duplicates("category").set_index("category")["theme"]
+    categories = categories.rename(columns={"theme": "category"}).assign(
+        level="category", theme=lambda f: f["category"].map(category_theme))
+    result = pd.concat([themes, categories], ignore_index=True).rename(columns={"area": "csp_code"})
+    return result[["level", "csp_code", "theme", "category",
+                   *[c for c in result.columns if c not in ("level", "csp_code", "theme", "category")]]]
 
 
 def exceedance_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
@@ -214,6 +232,7 @@ def run_all(settings: Settings) -> AnalysisSummary:
         area_monthly = themes.groupby(["month", "theme"], as_index=False)["events"].sum()
         tables = {
             "change": change_table(monthly, reference_month),
+            "trend": trend_table(monthly, reference_month),
             "exceedances": exceedance_table(themes, reference_month),
             "seasonal_index": seasonality.seasonal_index(area_monthly[area_monthly["month"] <= reference_month]),
             "hotspots": hotspot_table(conn, reference_month, settings.reference_dir),
