@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from csp.pii import redact
@@ -50,15 +51,26 @@ def pseudonym_key() -> bytes:
 def pseudonymise(values: pd.Series, key: bytes, namespace: str) -> pd.Series:
     """HMAC-SHA256 of ``namespace:value`` for each non-null value (hex), null stays null.
 
-    Hashes each distinct value once: returns repeat ids often (police.uk Crime IDs) and the
-    HMAC call, not the mapping, is the cost.
+    Hashes each distinct value once (returns repeat ids, e.g. police.uk Crime IDs), and
+    ``factorize`` codes put each digest in its rows.
     """
-    present = values.dropna().astype(str)
-    prefix = f"{namespace}:".encode()
-    digests = {
-        v: hmac.new(key, prefix + v.encode(), hashlib.sha256).hexdigest() for v in present.unique()
-    }
-    return values.map(digests, na_action="ignore").astype("string")
+    codes, distinct = pd.factorize(values)  # nulls get code -1
+    texts = pd.Series(distinct).astype(str).to_numpy(dtype=object)
+    digests = np.empty(len(texts) + 1, dtype=object)  # the last slot, code -1, stays null
+    digests[:-1] = _hmac_sha256_hex(key, f"{namespace}:".encode(), texts)
+    return pd.Series(digests[codes], index=values.index, name=values.name, dtype="string")
+
+
+def _hmac_sha256_hex(key: bytes, prefix: bytes, texts) -> list[str]:
+    """``hmac.new(key, prefix + text.encode(), sha256).hexdigest()`` for each text: the keyed
+    state (and the prefix) is set up once and copied per text instead of re-keying each time."""
+    keyed = hmac.new(key, prefix, hashlib.sha256)
+    digests = []
+    for text in texts:
+        mac = keyed.copy()
+        mac.update(text.encode())
+        digests.append(mac.hexdigest())
+    return digests
 
 
 @dataclass
@@ -78,7 +90,7 @@ class Depersonalised:
 def depersonalise(frame: pd.DataFrame, dataset: Dataset, key: bytes) -> Depersonalised:
     """Replace ``source_ref`` by ``record_key``, redact personal data from the declared
     free-text columns, and keep only the canonical columns."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: columns are replaced, never changed in place
     result = Depersonalised(out)
     for column in dataset.free_text:
         redaction = redact(out[column])

@@ -95,9 +95,23 @@ def blank_to_null(values: pd.Series) -> pd.Series:
     return values.astype("string").replace("", pd.NA)
 
 
+def per_distinct(function, values: pd.Series) -> pd.Series:
+    """``function(values)`` for a ``function`` that treats each value on its own, computed
+    once per distinct value: a million-row column often holds a few thousand (police.uk
+    months and snapped coordinates), and parsing is the cost. The distinct values are the
+    same set, in the same dtype, so the result (dtype included) is the same."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    parsed = function(pd.Series(distinct, dtype=values.dtype, name=values.name))
+    return parsed.take(codes).set_axis(values.index)
+
+
 def parse_date(values: pd.Series, fmt: str) -> pd.Series:
     """Dates as midnight datetime64[ns]; NaT when blank or not in ``fmt``. An .xlsx date cell
     reads as 'YYYY-MM-DD 00:00:00', so a midnight suffix is accepted."""
+    return per_distinct(lambda distinct: _parse_date(distinct, fmt), values)
+
+
+def _parse_date(values: pd.Series, fmt: str) -> pd.Series:
     text = values.str.replace(r"[ T]00:00:00$", "", regex=True)
     return pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[ns]")
 
@@ -122,8 +136,12 @@ def parse_time(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """-> (float64 values, mask of non-blank values that are not numbers)."""
-    numbers = pd.to_numeric(values.replace("", np.nan), errors="coerce").astype("float64")
+    numbers = per_distinct(_to_float, values)
     return numbers, values.ne("") & numbers.isna()
+
+
+def _to_float(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values.replace("", np.nan), errors="coerce").astype("float64")
 
 
 def parse_coordinates(latitude: pd.Series, longitude: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -195,6 +213,12 @@ _NULL_DTYPES = {STRING: "string", INT: "Int64", FLOAT: "float64", DATE: "datetim
 
 def _typed(values, kind: str, length: int, index) -> pd.Series:
     if not isinstance(values, pd.Series):
+        # A constant column is built in its dtype directly: the same column as going
+        # through a million-element object list, a tenth of a second sooner.
+        if pd.isna(values) and kind != TIME:
+            return pd.Series(None, index=index, dtype=_NULL_DTYPES[kind])
+        if isinstance(values, str) and kind == STRING:
+            return pd.Series(values, index=index, dtype="string")
         if pd.isna(values):
             return pd.Series([None] * length, index=index, dtype=object).astype(_NULL_DTYPES[kind])
         values = pd.Series([values] * length, index=index, dtype=object)

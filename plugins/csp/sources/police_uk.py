@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from csp.registry import SOURCE_FORMATS
 from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, parse_date, where
-from csp.sources.reading import read_files
+from csp.sources.reading import FILE, LINE, Scope, read_files
 
 ASB = "Anti-social behaviour"
 CRIME_TYPES = (
@@ -21,11 +21,10 @@ SNAPPED_NOTE = ("police.uk coordinates are snapped to anonymisation points ('On 
 def parse(dataset, format_id, paths, quarter) -> Parsed:
     # Every published column is required (so a wrong file is refused) but only the used ones
     # are kept; the notes list the dropped ones.
-    table = read_files(paths, SOURCE_FORMATS[format_id].required_columns, used=USED)
+    # Each dataset keeps its rows as the files are read (ASB rows are a tenth of them).
+    table = read_files(paths, SOURCE_FORMATS[format_id].required_columns, used=USED,
+                       scope=Scope("Crime type", _asb if dataset.id == "police_incidents" else _not_asb))
     rows = table.rows
-    is_asb = rows["Crime type"].eq(ASB)
-    in_scope = is_asb if dataset.id == "police_incidents" else ~is_asb
-    rows = rows[in_scope]
     verdicts = Verdicts(rows)
     if dataset.id == "police_crimes":
         verdicts.check_known(rows["Crime type"].isin(CRIME_TYPES), rows["Crime type"], "Crime type")
@@ -40,6 +39,15 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
         "time_precision": "month",
         "category": rows["Crime type"],
     }, ok)
-    frame = canonical_frame(dataset, rows[ok], **values)
+    # Only the lineage columns of the kept rows are needed: no copy of the others.
+    frame = canonical_frame(dataset, rows.loc[ok, [FILE, LINE]], **values)
     notes = [*table.notes, SNAPPED_NOTE] if len(frame) else table.notes
-    return Parsed(frame, verdicts.quarantine(), int(in_scope.sum()), int((~in_scope).sum()), notes)
+    return Parsed(frame, verdicts.quarantine(), len(rows), table.rows_out_of_scope, notes)
+
+
+def _asb(crime_type):
+    return crime_type.eq(ASB)
+
+
+def _not_asb(crime_type):
+    return ~crime_type.eq(ASB)
