@@ -222,25 +222,12 @@ def models(settings: Settings) -> dict:
     return _result(clock, _staged_rows(settings), models=len(built))
 
 
-def analysis_entry_point():
-    """``csp.analysis``'s run-everything function, or None while it is not built."""
-    try:
-        import csp.analysis as analysis
-    except ImportError:
-        return None
-    for name in ("run_all", "analyse_all", "run"):
-        if callable(function := getattr(analysis, name, None)):
-            return function
-    return None
-
-
 def analysis(settings: Settings) -> dict:
-    function = analysis_entry_point()
-    if function is None:
-        return {"skipped": "analysis: not built yet (no csp.analysis.run_all)"}
+    from csp.analysis.run import run_all
+
     with Clock() as clock:
-        function(settings)
-    return _result(clock, _staged_rows(settings))
+        summary = run_all(settings)
+    return _result(clock, _staged_rows(settings), tables=sum(summary.rows.values()))
 
 
 def reports(settings: Settings) -> dict:
@@ -248,9 +235,7 @@ def reports(settings: Settings) -> dict:
 
     with Clock() as clock:
         summary = render_all(settings)
-    # render_all returns the written paths, or a summary (written / unchanged / waiting)
-    written = getattr(summary, "written", summary)
-    extra = {"reports": len(written) + len(getattr(summary, "unchanged", []))}
-    if waiting := getattr(summary, "waiting", None):
-        extra["waiting"] = waiting
+    extra = {"reports": len(summary.written) + len(summary.unchanged)}
+    if summary.waiting:
+        extra["waiting"] = summary.waiting
     return _result(clock, _staged_rows(settings), **extra)

@@ -50,7 +50,10 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("duckdb:"):
-        return sa.create_engine(url, connect_args={"config": {"memory_limit": DUCKDB_MEMORY_LIMIT}})
+        engine = sa.create_engine(url, connect_args={"config": {"memory_limit": DUCKDB_MEMORY_LIMIT}})
+        # No progress bars in task logs (a session setting: not accepted in the connect config).
+        sa.event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("SET enable_progress_bar = false"))
+        return engine
     return sa.create_engine(url)
 
 

@@ -52,5 +52,9 @@ def build(conn: Connection, models: list[Model] | None = None) -> list[str]:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {model.name}")
         # Straight to the driver, without parameters: psycopg would read LIKE '28%' as a placeholder.
         conn.connection.driver_connection.execute(f"CREATE TABLE {model.name} AS\n{model.select}")
+        if conn.dialect.name == "postgresql":
+            # A table made by CREATE TABLE AS has no statistics until autovacuum gets to it;
+            # without them the planner picks nested loops over millions of rows.
+            conn.exec_driver_sql(f"ANALYZE {model.name}")
         built.append(model.name)
     return built
