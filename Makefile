@@ -25,7 +25,7 @@ test: install
 	$(BIN)/python -m pytest
 
 # Stage timings, peak memory and the baseline ratios (issue 9); results in docs/benchmarks.md.
-BENCH_SCALES ?= 100k,1m,5m
+BENCH_SCALES ?= 100k,1m,5m/20q
 bench: install
 	$(BIN)/python -m csp.bench --scales $(BENCH_SCALES) --markdown docs/benchmarks.md
 

@@ -3,15 +3,17 @@
 A quarter is reportable once every held dataset of it is in (complete) or its statutory
 deadline has passed (provisional: the report names what is missing); the warehouse's
 marts.quarter_readiness says which. A report's inputs are the return versions loaded for
-its period and the readiness of its quarters: it is rendered again only when those change
-(a resubmission, a late return, the deadline turning a pending quarter provisional), so the
-warehouse DAG, woken many times a quarter, does not rewrite unchanged reports.
+its period, the readiness of its quarters and the code that renders it: it is rendered again
+only when those change (a resubmission, a late return, the deadline turning a pending quarter
+provisional, a new template), so the warehouse DAG, woken many times a quarter, does not
+rewrite unchanged reports.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from csp.quarters import Quarter
+from csp.reports.rendering import TEMPLATES
 
 REPORTABLE = ("complete", "provisional")
 
@@ -37,8 +40,19 @@ class Period:
 
     @property
     def fingerprint(self) -> str:
-        payload = json.dumps({"inputs": self.inputs, "missing": self.missing}, sort_keys=True, default=str)
+        payload = json.dumps({"inputs": self.inputs, "missing": self.missing, "code": code_version()},
+                             sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A digest of what renders a report (templates and the reports package): a deployment
+    that changes them renders every report again."""
+    digest = hashlib.sha256()
+    for path in sorted([*TEMPLATES.glob("*"), *Path(__file__).parent.glob("*.py")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def reportable_period(conn: Connection) -> Period | None:
@@ -73,6 +87,7 @@ def record(path: Path, period: Period) -> None:
     """Write the report's manifest: the inputs it was built from (audit, and re-render checks)."""
     path.with_suffix(".json").write_text(json.dumps({
         "fingerprint": period.fingerprint,
+        "code_version": code_version(),
         "quarters": [q.label for q in period.quarters],
         "provisional": period.provisional,
         "missing": list(period.missing),
