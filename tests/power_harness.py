@@ -4,6 +4,7 @@ are tested elsewhere): what the power tests run once per seed, in worker process
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -13,13 +14,17 @@ import sqlalchemy as sa
 # displacement, NTE violence), police incidents (ASB: hotspot, summer peak) and assault
 # admissions (the cross-agency violence picture).
 DATASETS_USED = ("police_crimes", "police_incidents", "hospital_admissions")
-AS_OF = "2026-04-01"  # the day after the last synthetic quarter's deadline
+AS_OF = date(2026, 4, 1)  # the day after the last synthetic quarter's deadline
 
 
 def analyse_seed(root: str, seed: int, signals: bool) -> dict:
-    import os
+    from csp import clock
 
-    os.environ["CSP_TODAY"] = AS_OF
+    with clock.frozen(AS_OF):
+        return _analyse(root, seed, signals)
+
+
+def _analyse(root: str, seed: int, signals: bool) -> dict:
     from csp import ingest
     from csp.analysis.run import run_all
     from csp.config import settings

@@ -270,3 +270,12 @@ def test_reloads_and_resubmissions_give_the_marts_of_one_clean_load(workspace, t
     county = rates[(rates["area_type"] == "county") & (rates["theme"] == "acquisitive")]
     assert blaby["events"].tolist() == [1] and county["area_code"].tolist() == ["E10000018"]
     assert county["events"].tolist() == [1]  # Blaby's robbery; Leicester is a unitary, not in the county
+
+
+def test_a_warehouse_with_no_returns_yet_builds_empty_marts(workspace, monkeypatch):
+    monkeypatch.setenv("CSP_TODAY", "2023-07-01")  # the reference tables are typed even when empty
+    engine, summary = build(workspace)
+    assert summary.loaded == []
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM marts.compliance_matrix")).scalar() == 0
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM marts.quarter_readiness")).scalar() == 0

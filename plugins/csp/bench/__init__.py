@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import timedelta
 import re
 import shutil
 import subprocess
@@ -32,8 +31,10 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
+from csp import clock
 from csp.bench import baselines, report, stages
 from csp.bench.measure import StageRun, isolated
 from csp.bench.scales import Scale, data_rows, generate, police_files
@@ -216,7 +217,11 @@ def _generate(scale: Scale, out_dir: Path, reference_dir: Path) -> dict:
 def run_scale(scale: Scale, root: Path, base: Settings, runner: Runner, postgres: Postgres) -> tuple[list[StageRun], dict]:
     # "Today" is the day after the last generated quarter's deadline (as in the demo), so every
     # quarter is reportable and the analysis and reports work on the data, not on owed quarters.
-    os.environ["CSP_TODAY"] = (scale.quarter_list[-1].deadline + timedelta(days=1)).isoformat()
+    with clock.frozen(scale.quarter_list[-1].deadline + timedelta(days=1)):
+        return _run_scale(scale, root, base, runner, postgres)
+
+
+def _run_scale(scale: Scale, root: Path, base: Settings, runner: Runner, postgres: Postgres) -> tuple[list[StageRun], dict]:
     work, info = prepare(scale, root, base, runner)
     label = scale.label
     runs: list[StageRun] = []

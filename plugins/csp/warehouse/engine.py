@@ -8,7 +8,9 @@ from __future__ import annotations
 import io
 import os
 from datetime import date
+from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
@@ -30,14 +32,17 @@ def _sql_type(values) -> str:
     return _SQL_TYPES.get(str(values.dtype), "VARCHAR")
 
 
-def replace_table(conn: Connection, table: str, frame) -> None:
+def replace_table(conn: Connection, table: str, frame, types: dict[str, str] | None = None) -> None:
     """(Re)create ``table`` (schema-qualified) from a DataFrame, inside the caller's transaction:
-    reference data and analysis results, which are rebuilt whole on every run."""
+    reference data and analysis results, which are rebuilt whole on every run. Column types
+    follow the dtypes; ``types`` names those a frame cannot show (an empty frame's dates)."""
     # Columns pandas left as objects (True/None from a concat, ints beside NaN) get their real type.
-    frame = frame.apply(lambda c: c.convert_dtypes() if c.dtype == object and _sql_type(c) != "DATE" else c)
-    columns = ", ".join(f"{name} {_sql_type(frame[name])}" for name in frame.columns)
+    columns = {name: column.convert_dtypes() if column.dtype == object and _sql_type(column) != "DATE" else column
+               for name, column in frame.items()}
+    frame = pd.DataFrame(columns, index=frame.index)
+    types = {name: (types or {}).get(name) or _sql_type(column) for name, column in frame.items()}
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
-    conn.exec_driver_sql(f"CREATE TABLE {table} ({columns})")
+    conn.exec_driver_sql(f"CREATE TABLE {table} ({', '.join(f'{n} {t}' for n, t in types.items())})")
     bulk_insert(conn, table, pa.Table.from_pandas(frame, preserve_index=False))
 
 
@@ -50,6 +55,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("duckdb:"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)  # a deployment's first run
         engine = sa.create_engine(url, connect_args={"config": {"memory_limit": DUCKDB_MEMORY_LIMIT}})
         # No progress bars in task logs (a session setting: not accepted in the connect config).
         sa.event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("SET enable_progress_bar = false"))

@@ -112,7 +112,7 @@ def load_returns(engine: Engine, settings: Settings) -> LoadSummary:
     with engine.begin() as conn:
         ensure_tables(conn)
         for table, frame in reference.tables(settings).items():
-            replace_table(conn, f"reference.{table}", frame)
+            replace_table(conn, f"reference.{table}", frame, reference.COLUMN_TYPES.get(table))
         sync_ledger(conn, ledger)
         todo, unchanged = pending(conn, ledger)
     loaded = []

@@ -13,6 +13,11 @@ from csp.staging import Staging
 from csp.themes import CLASSIFICATIONS, MEASURE_THEMES, SECONDARY_THEME_RULES, THEME_RULES
 
 HOUSEHOLDS = "census2021_ts054_households_by_tenure_lsoa21_EW.csv"
+# Types a table's frame cannot always show (it is empty before the first return is staged).
+COLUMN_TYPES = {
+    "expected_returns": {"due_date": "DATE", "held": "BOOLEAN"},
+    "as_of": {"today": "DATE"},
+}
 
 def lsoa_lookup(settings: Settings) -> pd.DataFrame:
     lookup = geography.lsoa_lookup(settings.reference_dir)
