@@ -57,39 +57,36 @@ def by_theme(monthly: pd.DataFrame) -> pd.DataFrame:
     return monthly.groupby(["month", "csp_code", "theme"], as_index=False)[["events", "harm"]].sum()
 
 
+def by_level(test, monthly: pd.DataFrame, reference_month, keys: list[str]) -> pd.DataFrame:
+    """``test`` (a per-area-and-theme function of csp.analysis) run per CSP x theme and again
+    per CSP x category (a crime type's rise can drown in its theme), each level its own FDR
+    family; categories keep their theme."""
+    themes = test(monthly, reference_month, area_col="csp_code").assign(level="theme", category=None)
+    categories = test(monthly, reference_month, area_col="csp_code", theme_col="category")
+    category_theme = monthly[["category", "theme"]].drop_duplicates("category").set_index("category")["theme"]
+    categories = categories.rename(columns={"theme": "category"}).assign(
+        level="category", theme=lambda f: f["category"].map(category_theme))
+    result = pd.concat([themes, categories], ignore_index=True).rename(columns={"area": "csp_code"})
+    first = ["level", *keys, "csp_code", "theme", "category"]
+    return result[[*first, *[c for c in result.columns if c not in first]]]
+
+
 def change_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
-    """Each CSP's change per theme and per category (a crime type's rise can drown in its
-    theme), FDR-controlled within each comparison and level. Empty until the data reach back
-    the 24 months a year-on-year comparison needs."""
+    """Rolling 12 months and year to date against a year earlier (csp.analysis.change). Empty
+    until the data reach back the 24 months a year-on-year comparison needs."""
     earliest_needed = change.windows(reference_month)["rolling_12m"][2]
     if monthly.empty or monthly["month"].min() > earliest_needed:
         log.info("analysis: no change tests before %s: the data start %s", reference_month.date(),
                  None if monthly.empty else monthly["month"].min().date())
         return pd.DataFrame(columns=["level", "comparison", "csp_code", "theme", "category"])
-    themes = change.compare_periods(monthly, reference_month, area_col="csp_code").assign(level="theme", category=None)
-    categories = change.compare_periods(monthly, reference_month, area_col="csp_code", theme_col="category")
-    category_theme = monthly[["category", "theme"]].drop_duplicates("category").set_index("category")["theme"]
-    categories = categories.rename(columns={"theme": "category"}).assign(
-        level="category", theme=lambda f: f["category"].map(category_theme))
-    result = pd.concat([themes, categories], ignore_index=True).rename(columns={"area": "csp_code"})
-    return result[["level", "comparison", "csp_code", "theme", "category",
-                   *[c for c in result.columns if c not in ("level", "comparison", "csp_code", "theme", "category")]]]
+    return by_level(change.compare_periods, monthly, reference_month, ["comparison"])
 
 
 def trend_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
-    """Each CSP's year-on-year trend per theme and per category (csp.analysis.trend), FDR
-    within each level. Empty until two complete years are in."""
-    first = monthly["month"].min() if not monthly.empty else None
-    if first is None or first > reference_month - pd.DateOffset(months=12 * trend.MIN_YEARS - 1):
+    """The year-on-year trend (csp.analysis.trend). Empty until two complete years are in."""
+    if monthly.empty or monthly["month"].min() > reference_month - pd.DateOffset(months=12 * trend.MIN_YEARS - 1):
         return pd.DataFrame(columns=["level", "csp_code", "theme", "category"])
-    themes = trend.trend_test(monthly, reference_month, area_col="csp_code").assign(level="theme", category=None)
-    categories = trend.trend_test(monthly, reference_month, area_col="csp_code", theme_col="category")
-    category_theme = monthly[["category", "theme"]].drop_duplicates("category").set_index("category")["theme"]
-    categories = categories.rename(columns={"theme": "category"}).assign(
-        level="category", theme=lambda f: f["category"].map(category_theme))
-    result = pd.concat([themes, categories], ignore_index=True).rename(columns={"area": "csp_code"})
-    return result[["level", "csp_code", "theme", "category",
-                   *[c for c in result.columns if c not in ("level", "csp_code", "theme", "category")]]]
+    return by_level(trend.trend_test, monthly, reference_month, [])
 
 
 def exceedance_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
