@@ -3,7 +3,6 @@ the marts. Analysis (significance, hotspots, priorities) deepens this in later w
 here is counts, change, rates and data coverage."""
 from __future__ import annotations
 
-from datetime import date
 
 import pandas as pd
 import sqlalchemy as sa
@@ -16,14 +15,9 @@ from csp.registry import DATASETS, THEMES
 MIN_BASE_FOR_PERCENT = 20  # below this, a percent change misleads more than it informs
 
 
-def _months_back(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 - n
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def strategic_assessment(conn: Connection, partnership: Partnership, period: Period) -> dict:
     start, end = period.quarters[0].start, period.last.months[-1]
-    previous_start = _months_back(start, 12)
+    previous_start = period.quarters[0].shift(-4).start
     params = {"csp": partnership.code, "start": start, "end": end, "prev": previous_start}
 
     by_theme = pd.read_sql(sa.text("""

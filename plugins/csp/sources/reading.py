@@ -137,6 +137,8 @@ def _arrow_table(data: bytes, pick) -> _ArrowRead | None:
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # Arrow refuses the file (a ragged row, a blank line...): pandas reads it, or refuses
+        # it with the message, file and line the user is shown.
         return None
     plain = table.column_names == converted and all(pa.types.is_string(t) for t in table.schema.types)
     if not plain or not table.num_rows or _open_quote_at_end(data, table.column(names[-1])):

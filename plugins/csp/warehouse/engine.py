@@ -65,12 +65,6 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url)
 
 
-def execute_script(conn: Connection, script: str) -> None:
-    for statement in (s.strip() for s in script.split(";")):
-        if statement:
-            conn.exec_driver_sql(statement)
-
-
 def bulk_insert(conn: Connection, table: str, data: pa.Table) -> None:
     """Append ``data`` to ``table`` inside the caller's transaction."""
     if data.num_rows == 0:

@@ -50,7 +50,7 @@ def build(conn: Connection, models: list[Model] | None = None) -> list[str]:
     built = []
     for model in models or discover():
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {model.name}")
-        # Straight to the driver, without parameters: psycopg would read LIKE '28%' as a placeholder.
+        # Sent to the driver with no parameter list, so psycopg leaves the % of LIKE '28%' alone.
         conn.connection.driver_connection.execute(f"CREATE TABLE {model.name} AS\n{model.select}")
         if conn.dialect.name == "postgresql":
             # A table made by CREATE TABLE AS has no statistics until autovacuum gets to it;
