@@ -1,8 +1,6 @@
-"""The strategic assessment of one CSP for a reportable year (csp.reports.readiness): the figures, read from
-the marts. Analysis (significance, hotspots, priorities) deepens this in later work; what is
-here is counts, change, rates and data coverage."""
+"""The strategic assessment of one CSP for a reportable year (csp.reports.readiness): the
+figures, read from the marts: counts, change, rates and data coverage."""
 from __future__ import annotations
-
 
 import pandas as pd
 import sqlalchemy as sa
