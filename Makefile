@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install system-packages clean
 
 install: $(STAMP)
 
@@ -21,7 +21,11 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(BIN)/csp demo
 
-test: install
+# Chromium and poppler-utils for the report form tests (apt-get, only when missing).
+system-packages:
+	bash scripts/system-packages.sh
+
+test: install system-packages
 	$(BIN)/python -m pytest
 
 # Stage timings, peak memory and the baseline ratios (issue 9); results in docs/benchmarks.md.
