@@ -54,14 +54,14 @@ def parsed():
 
 def test_dag_folder_imports_without_errors(parsed):
     assert parsed["errors"] == {}
-    assert set(parsed["dags"]) == {f"ingest_{a}" for a in AUTHORITIES} | {"warehouse"}
+    assert set(parsed["dags"]) == {f"ingest_{a}" for a in AUTHORITIES} | {"warehouse", "housekeeping"}
 
 
 def test_parsing_imports_no_heavy_library(parsed):
     assert parsed["heavy"] == []
 
 
-@pytest.mark.parametrize("dag_id", [f"ingest_{a}" for a in AUTHORITIES] + ["warehouse"])
+@pytest.mark.parametrize("dag_id", [f"ingest_{a}" for a in AUTHORITIES] + ["warehouse", "housekeeping"])
 def test_dag_policy(parsed, dag_id):
     dag = parsed["dags"][dag_id]
     assert dag["owner"] == "community-safety-data"

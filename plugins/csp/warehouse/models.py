@@ -57,4 +57,9 @@ def build(conn: Connection, models: list[Model] | None = None) -> list[str]:
             # without them the planner picks nested loops over millions of rows.
             conn.exec_driver_sql(f"ANALYZE {model.name}")
         built.append(model.name)
+    if conn.dialect.name == "postgresql":
+        # CREATE TABLE AS dropped the grants and policies: restore them before commit.
+        from csp.warehouse.security import apply_security
+
+        apply_security(conn)
     return built
