@@ -28,7 +28,9 @@ SELECT
     CASE WHEN g.lsoa11_code IS NULL THEN 'unlocated'
          WHEN g.in_area THEN 'in_area'
          ELSE 'outside_area' END AS area_status,
-    e.latitude, e.longitude
+    e.latitude, e.longitude,
+    -- The opaque identifier of the event's point, for repeat locations (see staging.events).
+    e.location_key
 FROM staging.events e
 LEFT JOIN core.lsoa_code_map m ON m.lsoa_code = e.lsoa_code
 LEFT JOIN reference.outward_code_areas o ON o.outward_code = e.outward_postcode
