@@ -99,3 +99,13 @@ def postgres_url():
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def analysed_partnership(tmp_path_factory):
+    """Settings of the demo's synthetic partnership, built and analysed once per session
+    (tests/synthetic_partnership.py); the reports are rendered by the tests that need them,
+    at the same 'as of' date."""
+    from synthetic_partnership import build
+
+    return build(tmp_path_factory.mktemp("partnership"))

@@ -20,11 +20,12 @@ from airflow.sdk import (
     Metadata,
     PokeReturnValue,
     TaskGroup,
+    Param,
     task,
 )
 
-from csp.notify import LogNotifier
-from csp.registry import AUTHORITIES, DATASETS, Dataset, datasets_of
+from csp.notify import AlertNotifier
+from csp.registry import AUTHORITIES, DATASETS, THEMES, Dataset, datasets_of
 
 TIMEZONE = "Europe/London"
 # Runs for quarter Q start when Q ends; its data interval is the quarter itself.
@@ -47,7 +48,7 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
-    "on_failure_callback": LogNotifier(),
+    "on_failure_callback": AlertNotifier(),
 }
 
 
@@ -198,6 +199,13 @@ def warehouse_dag() -> DAG:
         max_active_runs=1,  # DuckDB allows one writing process: this DAG is the only writer
         default_args=DEFAULT_ARGS,
         tags=["csp", "warehouse", "reports"],
+        params={
+            # A problem profile is rendered only when asked for: trigger the DAG with both set.
+            "problem_profile_theme": Param(None, type=["null", "string"], enum=[None, *THEMES],
+                                           description="theme of a problem profile to render"),
+            "problem_profile_area": Param(None, type=["null", "string"],
+                                          description="CSP or ward code of the problem profile's area"),
+        },
         doc_md="""
 ### Warehouse and reports
 
@@ -228,15 +236,21 @@ is run over the marts (`analysis.*`) and the reports are rendered to the output 
                 return models.build(conn)
 
         @task(doc_md="""
-Render the strategic assessment of every CSP served, for the four quarters ending with the
-latest quarter that is complete (every held dataset in) or past its deadline (then marked
-provisional, naming what is missing). A report whose inputs (return versions, readiness) have
-not changed since it was rendered is left alone; a resubmission renders it again.""")
-        def render_reports() -> dict:
+Render, for the four quarters ending with the latest quarter that is complete (every held
+dataset in) or past its deadline (then marked provisional, naming what is missing): the
+strategic assessment, public summary and tactical assessment of every CSP served, the county
+roll-up of each two-tier county, and a problem profile when the run's parameters name a theme
+and area. Each report gets a PDF and a manifest; the index page lists them all; analysts are
+emailed what was written when SMTP is configured (`config/analysts.toml`). A report whose
+inputs (return versions, readiness, rendering code) have not changed is left alone; a
+resubmission renders it again. A failure here names the report; fix and clear the task.""")
+        def render_reports(**context) -> dict:
             from csp.config import settings
             from csp.reports import render_all
 
-            summary = render_all(settings())
+            params = context["params"]
+            wanted = (params.get("problem_profile_theme"), params.get("problem_profile_area"))
+            summary = render_all(settings(), problem_profiles=(wanted,) if all(wanted) else ())
             return {"written": [str(p) for p in summary.written],
                     "unchanged": len(summary.unchanged), "waiting": summary.waiting}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -83,9 +84,12 @@ def unchanged(path: Path, fingerprint: str) -> bool:
     return path.exists() and manifest.exists() and json.loads(manifest.read_text()).get("fingerprint") == fingerprint
 
 
-def record(path: Path, period: Period) -> None:
-    """Write the report's manifest: the inputs it was built from (audit, and re-render checks)."""
+def record(path: Path, period: Period, **about) -> None:
+    """Write the report's manifest: what it is (``about``: kind, subject, title) and the inputs
+    it was built from (audit, the index page, delivery and re-render checks)."""
     path.with_suffix(".json").write_text(json.dumps({
+        **about,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "fingerprint": period.fingerprint,
         "code_version": code_version(),
         "quarters": [q.label for q in period.quarters],

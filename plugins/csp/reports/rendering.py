@@ -22,17 +22,35 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["thousands"] = lambda n: f"{int(n):,}"
+    env.filters["thousands"] = lambda n: "n/a" if missing(n) else f"{int(n):,}"
     env.filters["pct"] = percent_change
+    env.filters["qvalue"] = q_value
+    env.filters["decimal"] = decimal
+    env.filters["label"] = lambda s: "" if s is None else str(s).replace("_", " ")
     return env
 
 
 def percent_change(value) -> str:
     """'+12%', '-3%', '0%'; 'n/a' where no change is shown (None or NaN from pandas)."""
-    if value is None or math.isnan(value):
+    if missing(value):
         return "n/a"
     rounded = round(value)
     return "0%" if rounded == 0 else f"{rounded:+d}%"
+
+
+def missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def q_value(value) -> str:
+    """An FDR-adjusted p-value as analysts read it: '< 0.001' rather than 3.2e-07."""
+    if missing(value):
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def decimal(value, places: int = 1) -> str:
+    return "n/a" if missing(value) else f"{value:,.{places}f}"
 
 
 def render(template: str, context: dict, path: Path) -> Path:

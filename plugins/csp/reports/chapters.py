@@ -1,0 +1,90 @@
+"""One chapter per theme, shared by the strategic assessment and the problem profile: volume and
+change with their tests, the multi-year trend, seasonality, the monthly chart, the hotspot map and
+named hotspots, repeat locations, harm and the cross-agency picture the theme belongs to."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from csp.geography import Partnership
+from csp.reports import charts, maps, queries
+from csp.reports.readiness import Period
+
+# Which cross-agency picture (csp.analysis.cross_agency) each theme draws on.
+PICTURE_OF_THEME = {"violence": "violence", "drugs_alcohol": "alcohol", "road_danger": "road_danger",
+                    "young_people": "young_people"}
+MAPPED_THEMES = 6  # maps for the highest-ranked themes: each map is a large inline figure
+NAMED_HOTSPOTS = 5
+MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December"]
+SOURCE = "Partner returns to the CSP (SI 2007/1831)"
+MAP_SOURCE = ("Partner returns; ONS mid-2020 population; boundaries ONS (OGL v3.0), contains OS data "
+              "© Crown copyright and database right")
+
+
+def seasonality_words(index: pd.DataFrame, theme: str) -> str | None:
+    """'Peaks in July, lowest in January' where the seasonal index departs from flat by 10%
+    or more; None where there is no usable seasonal pattern."""
+    own = index[index["theme"] == theme]
+    if own.empty or own["index"].isna().all():
+        return None
+    high, low = own.loc[own["index"].idxmax()], own.loc[own["index"].idxmin()]
+    if high["index"] < 1.1 and low["index"] > 0.9:
+        return "No marked seasonal pattern (every month within 10% of the average)."
+    return (f"Peaks in {MONTH_NAMES[int(high.month_of_year) - 1]} ({high['index']:.2f} x the monthly average) and is "
+            f"lowest in {MONTH_NAMES[int(low.month_of_year) - 1]} ({low['index']:.2f} x), over "
+            f"{int(high.years_used)} years across the force area.")
+
+
+def theme_chapters(conn: Connection, partnership: Partnership, period: Period, reference_dir: Path, *,
+                   themes: pd.DataFrame, tests: pd.DataFrame, priorities: pd.DataFrame,
+                   hotspots: pd.DataFrame, cross_agency: pd.DataFrame, only: str | None = None) -> list[dict]:
+    codes = [partnership.code]
+    series = queries.monthly_theme_series(conn, codes)
+    seasonal = queries.seasonal_index(conn)
+    repeats = queries.repeat_locations(conn, codes)
+    lsoas = queries.read(conn, "SELECT lsoa11_code FROM core.dim_geography WHERE csp_code = :csp",
+                         csp=partnership.code)["lsoa11_code"].tolist()
+    order = priorities.set_index("theme")["rank"].to_dict() if not priorities.empty else {}
+    rows = themes.merge(tests, on=["csp_code", "theme"], how="left")
+    rows["order"] = rows["theme"].map(order).fillna(len(order) + 1)
+    rows = rows.sort_values(["order", "current_year"], ascending=[True, False])
+    chapters = []
+    for position, row in enumerate(rows.itertuples()):
+        if only is not None and row.theme != only:
+            continue
+        if row.current_year == 0 and row.previous_year == 0:
+            continue
+        hot = hotspots[(hotspots["theme"] == row.theme)]
+        hot_named = hot[hot["hot"].fillna(False).astype(bool)].nsmallest(NAMED_HOTSPOTS, "rank_in_csp")
+        chapter = {
+            "theme": row.theme, "theme_name": row.theme_name, "rank": order.get(row.theme),
+            "current": int(row.current_year), "previous": int(row.previous_year),
+            "change_pct": row.change_pct, "harm": float(row.harm or 0),
+            "change_q": row.change_q, "change_significant": bool(row.change_significant is True),
+            "change_direction": row.change_direction,
+            "trend_years": row.trend_years, "annual_change_pct": row.annual_change_pct,
+            "trend_q": row.trend_q, "trend_significant": bool(row.trend_significant is True),
+            "trend_direction": row.trend_direction,
+            "seasonality": seasonality_words(seasonal, row.theme),
+            "hotspots": hot_named.to_dict("records"),
+            "hotspot_classes": hot["hotspot_class"].value_counts().to_dict(),
+            "repeats": repeats[repeats["theme"] == row.theme].to_dict("records"),
+            "cross_agency": cross_agency[cross_agency["picture"] == PICTURE_OF_THEME.get(row.theme)].to_dict("records")
+            if row.theme in PICTURE_OF_THEME else [],
+            "chart": charts.monthly_series(
+                series[series["theme"] == row.theme], title=f"{row.theme_name}: events per month, {partnership.name}",
+                y_label="Events per month", source=SOURCE),
+            "map": None,
+        }
+        if position < MAPPED_THEMES or only is not None:
+            rates = queries.lsoa_rates(conn, period, row.theme)
+            chapter["map"] = maps.rate_map(
+                rates[["lsoa11_code", "value"]], reference_dir,
+                title=f"{row.theme_name}: rate per 1,000 residents, 12 months to {period.last.months[-1]:%B %Y}",
+                legend_label="Events per 1,000 residents", source=MAP_SOURCE,
+                hotspots=tuple(hot[hot["hot"].fillna(False).astype(bool)]["lsoa11_code"]), area_codes=lsoas)
+        chapters.append(chapter)
+    return chapters

@@ -1,0 +1,208 @@
+"""Reads the reports share: the marts and analysis tables for one or more partnerships and a
+reportable period. Every figure a report prints comes from here, so the report and the
+warehouse cannot disagree."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from csp.registry import DATASETS, THEMES
+from csp.reports.readiness import Period
+
+MIN_BASE_FOR_PERCENT = 20  # below this, a percent change misleads more than it informs
+POLICE_DATASETS = ("police_crimes", "police_incidents")
+
+
+def theme_name(theme: str) -> str:
+    return THEMES.get(theme, theme.replace("_", " ").capitalize())
+
+
+def table_exists(conn: Connection, schema: str, table: str) -> bool:
+    return bool(conn.execute(sa.text(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = :s AND table_name = :t"),
+        {"s": schema, "t": table}).scalar())
+
+
+def read(conn: Connection, sql: str, **params) -> pd.DataFrame:
+    """A SELECT with list parameters expanded (``IN :codes``)."""
+    statement = sa.text(sql)
+    for name, value in params.items():
+        if isinstance(value, (list, tuple)):
+            statement = statement.bindparams(sa.bindparam(name, expanding=True))
+    return pd.read_sql(statement, conn, params=params)
+
+
+def period_bounds(period: Period) -> dict:
+    return {"start": period.quarters[0].start, "end": period.last.months[-1],
+            "prev": period.quarters[0].shift(-4).start}
+
+
+def theme_year_counts(conn: Connection, csp_codes: list[str], period: Period) -> pd.DataFrame:
+    """Per CSP and theme: events in the period's 12 months and the 12 before, harm, and the
+    percent change where the base allows."""
+    frame = read(conn, """
+        SELECT csp_code, theme,
+               CAST(SUM(CASE WHEN month >= :start THEN events ELSE 0 END) AS BIGINT) AS current_year,
+               CAST(SUM(CASE WHEN month < :start THEN events ELSE 0 END) AS BIGINT) AS previous_year,
+               SUM(CASE WHEN month >= :start THEN harm ELSE 0 END) AS harm
+        FROM marts.monthly_counts
+        WHERE csp_code IN :codes AND month BETWEEN :prev AND :end AND area_status = 'in_area'
+        GROUP BY csp_code, theme
+    """, codes=list(csp_codes), **period_bounds(period))
+    frame["change_pct"] = [
+        None if prev < MIN_BASE_FOR_PERCENT else 100.0 * (cur - prev) / prev
+        for cur, prev in zip(frame["current_year"], frame["previous_year"])
+    ]
+    frame["theme_name"] = frame["theme"].map(theme_name)
+    return frame.sort_values(["csp_code", "current_year"], ascending=[True, False]).reset_index(drop=True)
+
+
+def theme_tests(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    """The rolling-12-month change test and the multi-year trend test of each theme."""
+    change = read(conn, """
+        SELECT csp_code, theme, current, previous, p_value AS change_p, q_value AS change_q,
+               significant AS change_significant, direction AS change_direction
+        FROM analysis.change
+        WHERE level = 'theme' AND comparison = 'rolling_12m' AND csp_code IN :codes
+    """, codes=list(csp_codes))
+    trend = read(conn, """
+        SELECT csp_code, theme, years AS trend_years, annual_change_pct, q_value AS trend_q,
+               significant AS trend_significant, direction AS trend_direction
+        FROM analysis.trend WHERE level = 'theme' AND csp_code IN :codes
+    """, codes=list(csp_codes))
+    return change.merge(trend, on=["csp_code", "theme"], how="outer")
+
+
+def category_findings(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    """Crime types whose rolling-12-month change is significant after FDR control."""
+    return read(conn, """
+        SELECT csp_code, theme, category, current, previous, pct_change, q_value, direction
+        FROM analysis.change
+        WHERE level = 'category' AND comparison = 'rolling_12m' AND significant AND csp_code IN :codes
+        ORDER BY q_value, category
+    """, codes=list(csp_codes))
+
+
+def monthly_theme_series(conn: Connection, csp_codes: list[str], theme: str | None = None) -> pd.DataFrame:
+    frame = read(conn, """
+        SELECT month, csp_code, theme, CAST(SUM(events) AS BIGINT) AS events
+        FROM marts.monthly_counts
+        WHERE csp_code IN :codes AND area_status = 'in_area'
+        GROUP BY month, csp_code, theme ORDER BY month
+    """, codes=list(csp_codes))
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame if theme is None else frame[frame["theme"] == theme]
+
+
+def hotspots(conn: Connection, csp_codes: list[str], theme: str | None = None) -> pd.DataFrame:
+    """LSOAs of the partnerships with their Gi* result and class, named."""
+    frame = read(conn, """
+        SELECT h.theme, h.lsoa11_code, g.lsoa11_name, g.ward_name, h.csp_code, h.events,
+               h.per_1000_residents, h.z, h.q_value, h.hot, h.rank_in_csp, h."class" AS hotspot_class,
+               h.hot_years, h.years
+        FROM analysis.hotspots h
+        JOIN core.dim_geography g ON g.lsoa11_code = h.lsoa11_code
+        WHERE h.csp_code IN :codes
+        ORDER BY h.theme, h.rank_in_csp, h.lsoa11_code
+    """, codes=list(csp_codes))
+    return frame if theme is None else frame[frame["theme"] == theme].reset_index(drop=True)
+
+
+def exceedances(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    frame = read(conn, """
+        SELECT * FROM analysis.exceedances WHERE csp_code IN :codes ORDER BY csp_code, theme, month
+    """, codes=list(csp_codes))
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame
+
+
+def seasonal_index(conn: Connection) -> pd.DataFrame:
+    return read(conn, "SELECT theme, month_of_year, mean_events, \"index\", years_used FROM analysis.seasonal_index")
+
+
+def priorities(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    frame = read(conn, "SELECT * FROM analysis.priorities WHERE csp_code IN :codes ORDER BY csp_code, rank, theme",
+                 codes=list(csp_codes))
+    frame["theme_name"] = frame["theme"].map(theme_name)
+    return frame
+
+
+def priority_audit(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    return read(conn, "SELECT * FROM analysis.priority_audit WHERE csp_code IN :codes ORDER BY csp_code, theme, factor",
+                codes=list(csp_codes))
+
+
+def cross_agency(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    return read(conn, "SELECT * FROM analysis.cross_agency WHERE csp_code IN :codes ORDER BY csp_code, picture, measure",
+                codes=list(csp_codes))
+
+
+def plan_progress(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    frame = read(conn, "SELECT * FROM analysis.plan_progress WHERE csp_code IN :codes ORDER BY csp_code, theme, quarter",
+                 codes=list(csp_codes))
+    frame["theme_name"] = frame["theme"].map(theme_name)
+    return frame
+
+
+def repeat_locations(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    """Repeat locations, where the analysis produced them (csp.analysis.locations)."""
+    if not table_exists(conn, "analysis", "repeat_locations"):
+        return pd.DataFrame(columns=["csp_code", "theme"])
+    return read(conn, "SELECT * FROM analysis.repeat_locations WHERE csp_code IN :codes", codes=list(csp_codes))
+
+
+def displacement(conn: Connection) -> pd.DataFrame:
+    return read(conn, "SELECT * FROM analysis.displacement")
+
+
+def lsoa_rates(conn: Connection, period: Period, theme: str) -> pd.DataFrame:
+    """12-month rates per 1,000 residents of every LSOA in the area for one theme, at the
+    period's end (what the maps shade)."""
+    return read(conn, """
+        SELECT area_code AS lsoa11_code, csp_code, events, per_1000_residents AS value
+        FROM marts.area_rates
+        WHERE area_type = 'lsoa' AND theme = :theme AND period_end = :end AND population > 0
+    """, theme=theme, end=period.last.months[-1])
+
+
+def compliance(conn: Connection, period: Period) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
+    """The quarters, the authority x dataset x quarter state grid, and the returns used."""
+    quarters = [q.label for q in period.quarters]
+    frame = read(conn, "SELECT * FROM marts.compliance_matrix WHERE quarter IN :quarters", quarters=quarters)
+    matrix = (
+        frame.pivot_table(index=["authority", "dataset"], columns="quarter", values="state", aggfunc="first")
+        .reindex(columns=quarters).reset_index()
+    )
+    matrix["title"] = matrix["dataset"].map(lambda d: DATASETS[d].title)
+    matrix["number"] = matrix["dataset"].map(lambda d: DATASETS[d].number or "extra")
+    used = frame[frame["state"].isin(["on_time", "late"])][
+        ["authority", "dataset", "quarter", "version", "received_at", "days_late", "rows_in",
+         "rows_loaded", "rows_quarantined"]
+    ].sort_values(["dataset", "quarter"])
+    return quarters, matrix, used
+
+
+def quarantine_summary(conn: Connection, period: Period) -> pd.DataFrame:
+    """Rows quarantined per dataset over the period, with the share of rows received."""
+    frame = read(conn, """
+        SELECT dataset, CAST(SUM(rows_in) AS BIGINT) AS rows_in,
+               CAST(SUM(rows_quarantined) AS BIGINT) AS rows_quarantined,
+               CAST(SUM(events_unlocated) AS BIGINT) AS events_unlocated
+        FROM marts.return_quality
+        WHERE quarter IN :quarters AND status = 'accepted'
+        GROUP BY dataset ORDER BY dataset
+    """, quarters=[q.label for q in period.quarters])
+    frame["pct_quarantined"] = 100.0 * frame["rows_quarantined"] / frame["rows_in"].where(frame["rows_in"] > 0)
+    return frame
+
+
+def partnership_file(partnership_dir: Path, name: str) -> pd.DataFrame:
+    """A partnership input (plan, tasking log, consultation); empty if the partnership has not
+    supplied it, which the report says."""
+    path = partnership_dir / name
+    if not path.exists():
+        return pd.DataFrame()
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
