@@ -1,6 +1,6 @@
-"""The operator's command line: ``csp demo``, ``csp synth`` and ``csp history``.
+"""The operator's command line: csp status, resubmit, report, history, synth and demo.
 
-Exit codes: 0 success, 1 a pipeline run failed or a return was rejected, 2 usage error.
+Exit codes: 0 success, 1 a pipeline run failed or a return was rejected, 2 usage error (csp status and csp resubmit detail theirs in --help).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from csp.config import PROJECT_DIR, Settings, settings
 from csp.quarters import Quarter
+from csp.registry import AUTHORITIES, THEMES
 
 DEFAULT_SEED = 2026
 
@@ -85,7 +86,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     configure_airflow(Path(os.environ.get("AIRFLOW_HOME", PROJECT_DIR / ".airflow")))
     print(f"Running the DAGs for {quarters[0]}..{quarters[-1]} in-process (dag.test):")
-    results = DagRunner().run_cycle(quarters)
+    results = run_with_progress(DagRunner(), quarters)
     failed = [r for r in results if r.state != "success"]
 
     reports = sorted((current.out_dir / "strategic").rglob("*.html"))
@@ -100,8 +101,154 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_with_progress(runner, quarters: list[Quarter]):
+    """The demo's cycle (every authority DAG per quarter, then the warehouse) under a progress
+    bar; each run's line is printed above it. The bar is off when output is not a terminal."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(quarters) * len(AUTHORITIES) + 1, unit="run", disable=None) as bar:
+        def progress(line: str) -> None:
+            bar.update()
+            bar.write(line)
+
+        return runner.run_cycle(quarters, progress=progress)
+
+
+def use_local_airflow() -> None:
+    """Outside a deployment (no AIRFLOW_HOME), read the demo's Airflow home, as `csp demo` does."""
+    os.environ.setdefault("AIRFLOW_HOME", str(PROJECT_DIR / ".airflow"))
+
+
+STATUS_EXIT = 1  # some return needs action
+STATUS_UNREADABLE = 3
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from csp import status
+
+    current = settings()
+    try:
+        report = status.compliance(current.warehouse_url)
+    except status.WarehouseUnavailable as unavailable:
+        print(f"csp status: {unavailable}", file=sys.stderr)
+        return STATUS_UNREADABLE
+    if args.last:
+        report = report.last(args.last)
+    action = report.needs_action
+    if args.format == "csv":
+        report.matrix.to_csv(sys.stdout, index=False)
+        return STATUS_EXIT if len(action) else 0
+
+    quarters = sorted(report.matrix["quarter"].unique())
+    print(f"Compliance matrix as of {report.as_of}: {len(report.matrix)} returns owed over "
+          f"{len(quarters)} quarters ({quarters[0] if quarters else '-'}..{quarters[-1] if quarters else '-'})")
+    if len(report.matrix):
+        print(report.grid_text())
+    print("\n" + ", ".join(f"{state} {count}" for state, count in report.counts().items()))
+    if len(action):
+        print(f"\nNeeds action ({len(action)}):")
+        for row in action.itertuples():
+            print(f"  {row.quarter}  {row.authority:<16} {row.dataset:<26} {row.state:<13} due {row.due_date}")
+    else:
+        print("Every return due is in.")
+
+    if not args.no_runs:
+        print_latest_runs(status)
+    return STATUS_EXIT if len(action) else 0
+
+
+def print_latest_runs(status) -> None:
+    use_local_airflow()
+    try:
+        runs = status.latest_runs()
+    except ConnectionError as unreachable:
+        print(f"\nLatest runs: not shown ({unreachable}).")
+        return
+    print(f"\nLatest runs (Airflow metadata database {status.metadata_database()}):")
+    for run in runs:
+        if run.run_id is None:
+            print(f"  {run.dag_id:<24} no runs yet")
+            continue
+        finished = f"finished {run.end_date:%Y-%m-%d %H:%M} UTC" if run.end_date else "not finished"
+        print(f"  {run.dag_id:<24} {run.state:<8} {run.quarter or '':<7} {run.run_id}  {finished}")
+
+
+def cmd_resubmit(args: argparse.Namespace) -> int:
+    from csp import resubmit
+
+    try:
+        dataset, quarter = resubmit.check_request(args.authority, args.dataset, args.quarter, args.files)
+    except ValueError as refused:  # ResubmissionRefused, or a malformed quarter label
+        print(f"csp resubmit: {refused}", file=sys.stderr)
+        return 2
+    placement = resubmit.place_files(settings(), dataset, quarter, args.files)
+    for path in placement.set_aside:
+        print(f"set aside  {path}")
+    for path in placement.placed:
+        print(f"placed     {path}")
+    if placement.also_read_by:
+        print(f"These files also feed {', '.join(placement.also_read_by)}: the run re-stages them too.")
+    if args.no_trigger:
+        print(f"Not triggered: ingest_{dataset.authority} stages the corrected return at its next run for {quarter}.")
+        return 0
+    use_local_airflow()
+    from airflow.exceptions import AirflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    note = f"csp resubmit: corrected {dataset.id} return for {quarter}"
+    try:
+        run_id = resubmit.trigger_authority_dag(dataset.authority, quarter, note)
+    except (AirflowException, SQLAlchemyError, ValueError) as failed:
+        # DAG not parsed yet, metadata database unreachable, manual runs not allowed: the
+        # files are placed either way, so say so.
+        print(f"csp resubmit: the files are in {placement.folder}, but ingest_{dataset.authority} "
+              f"could not be triggered: {failed}. Trigger it from the Airflow UI, or run this "
+              f"command again when Airflow is reachable (unchanged files are not staged twice).",
+              file=sys.stderr)
+        return 1
+    print(f"Triggered ingest_{dataset.authority} for {quarter}: run {run_id}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from csp.reports import render_report
+
+    try:
+        written = render_report(settings(), kind=args.kind, partnership=args.partnership,
+                                theme=args.theme, area=args.area)
+    except (ValueError, LookupError) as refused:
+        print(f"csp report: {refused}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
+STATUS_EPILOG = """exit codes:
+  0  every return that is due is in (on time or late) or not held
+  1  some return needs action: past its deadline and not received, or rejected
+  2  usage error
+  3  the compliance matrix cannot be read (no warehouse yet, or it is unreachable)
+
+The matrix is read from marts.compliance_matrix (as of the warehouse's last build); the
+latest runs from Airflow's metadata database through Airflow's ORM (airflow.models.DagRun),
+when it is reachable. Exit codes consider the quarters shown."""
+
+RESUBMIT_EPILOG = """The files replace the dataset's current files in landing/<authority>/<quarter>/
+(those are kept in its superseded/<time>/ folder); the authority's DAG is then triggered for
+that quarter through Airflow's Python API and stages them as a new version, which supersedes
+the old one in the warehouse.
+
+exit codes:
+  0  files placed (and the run triggered, unless --no-trigger)
+  1  files placed, but the DAG could not be triggered (the message says why)
+  2  usage error: unknown authority or dataset, malformed or unfinished quarter, a file that
+     is missing or not named as that dataset's files are"""
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="csp", description=__doc__.splitlines()[0])
+    root = argparse.ArgumentParser(prog="csp", description=__doc__.splitlines()[0],
+                                   epilog="Every command has --help. " + __doc__.splitlines()[2])
     commands = root.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="generate a synthetic partnership and run the whole cycle")
@@ -123,11 +270,46 @@ def parser() -> argparse.ArgumentParser:
     )
     history.add_argument("files", nargs="+", type=Path, help="files of one source format")
     history.set_defaults(func=cmd_history)
+
+    status = commands.add_parser(
+        "status", help="the compliance matrix (authority x dataset x quarter) and the latest DAG runs",
+        epilog=STATUS_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    status.add_argument("--last", type=int, metavar="N", help="only the last N quarters")
+    status.add_argument("--format", choices=["table", "csv"], default="table",
+                        help="csv: one line per return, for scripts (no runs)")
+    status.add_argument("--no-runs", action="store_true", help="skip Airflow's metadata database")
+    status.set_defaults(func=cmd_status)
+
+    resubmit = commands.add_parser(
+        "resubmit", help="place a corrected return in its landing folder and trigger its DAG",
+        epilog=RESUBMIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    resubmit.add_argument("authority", metavar="AUTHORITY", help=f"one of: {', '.join(AUTHORITIES)}")
+    resubmit.add_argument("dataset", metavar="DATASET", help="a dataset of that authority (csp.registry)")
+    resubmit.add_argument("quarter", metavar="QUARTER", help="e.g. 2024Q1")
+    resubmit.add_argument("files", metavar="FILE", nargs="+", type=Path, help="the corrected return's files")
+    resubmit.add_argument("--no-trigger", action="store_true", help="only place the files")
+    resubmit.set_defaults(func=cmd_resubmit)
+
+    report = commands.add_parser("report", help="render a chosen report now, from the warehouse")
+    report.add_argument("--kind", required=True,
+                        choices=["strategic", "tactical", "problem_profile", "public_summary", "county"])
+    report.add_argument("--partnership", metavar="CODE",
+                        help="CSP code (county code for --kind county); default: every one served")
+    report.add_argument("--theme", choices=sorted(THEMES), help="the problem profile's theme")
+    report.add_argument("--area", metavar="CODE", help="the problem profile's area (a CSP or ward code)")
+    report.set_defaults(func=cmd_report)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    root = parser()
+    args = root.parse_args(argv)
+    if args.command == "report" and args.kind == "problem_profile" and not (args.theme and args.area):
+        root.error("--kind problem_profile needs --theme and --area")
+    if args.command == "status" and args.last is not None and args.last < 1:
+        root.error("--last must be at least 1")
     return args.func(args)
 
 
