@@ -202,3 +202,22 @@ def test_wrong_keys_are_refused_and_a_crashed_rotation_finishes(planted, monkeyp
     assert staged_keys(settings)["record_key"].tolist() == [expected_rekey(k, NEWER) for k in expected]
     with make_engine(settings.warehouse_url).connect() as conn:
         assert conn.execute(sa.text("SELECT MAX(generation) FROM staging.pseudonym_key_generations")).scalar() == 2
+
+
+def test_csp_rotate_key_reads_keys_from_files_and_exits_by_outcome(planted, tmp_path, capsys, monkeypatch):
+    from csp.cli import main
+
+    settings, folder = planted
+    monkeypatch.setenv("CSP_PSEUDONYM_KEY", OLD.decode())  # the key ingest uses before any rotation
+    plant(settings, folder)
+    load_returns(make_engine(settings.warehouse_url), settings)
+    old_file, new_file, wrong_file = (tmp_path / n for n in ("old.key", "new.key", "wrong.key"))
+    old_file.write_bytes(OLD + b"\n")
+    new_file.write_bytes(NEW + b"\n")
+    wrong_file.write_bytes(NEWER)
+    assert main(["rotate-key", "--old-key-file", str(wrong_file), "--new-key-file", str(new_file)]) == 1
+    assert "csp rotate-key:" in capsys.readouterr().err
+    assert main(["rotate-key", "--old-key-file", str(old_file), "--new-key-file", str(new_file)]) == 0
+    out = capsys.readouterr().out
+    assert "generation" in out and OLD.decode() not in out and NEW.decode() not in out
+    assert main(["rotate-key", "--old-key-file", str(old_file), "--new-key-file", str(new_file)]) == 1

@@ -224,6 +224,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    from csp.depersonalise import pseudonym_key
+    from csp.key_rotation import KeyRotationError, current_fingerprint, key_fingerprint, rotate_key
+
+    # Keys come from files, never the command line: argv is visible to every user of the host.
+    old_key, new_key = (path.read_bytes().strip() for path in (args.old_key_file, args.new_key_file))
+    current = settings()
+    try:
+        # Before the first rotation no generation is recorded, so the key ingest is configured
+        # with is the only evidence of which key the stored pseudonyms were made with.
+        if current_fingerprint(current.staging_dir) is None and key_fingerprint(pseudonym_key()) != key_fingerprint(old_key):
+            raise KeyRotationError("the old key is not the key ingest is configured with "
+                                   "(CSP_PSEUDONYM_KEY / CSP_PSEUDONYM_KEY_FILE / connection csp_pseudonym_key)")
+        summary = rotate_key(current, old_key, new_key)
+    except KeyRotationError as refused:
+        print(f"csp rotate-key: {refused}", file=sys.stderr)
+        return 1
+    print(f"Pseudonymisation key generation {summary.generation} ({summary.new_fingerprint}): "
+          f"{summary.files_rekeyed} staging files re-keyed ({summary.files_already_rekeyed} already done), "
+          f"{summary.warehouse_pseudonyms} warehouse pseudonyms in {len(summary.warehouse_columns)} columns.")
+    print("Now install the new key where ingest reads it and destroy the old one (docs/operations.md).")
+    return 0
+
+
 STATUS_EPILOG = """exit codes:
   0  every return that is due is in (on time or late) or not held
   1  some return needs action: past its deadline and not received, or rejected
@@ -300,6 +324,14 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--theme", choices=sorted(THEMES), help="the problem profile's theme")
     report.add_argument("--area", metavar="CODE", help="the problem profile's area (a CSP or ward code)")
     report.set_defaults(func=cmd_report)
+
+    rotate = commands.add_parser(
+        "rotate-key", help="re-key every stored pseudonym (staging and warehouse) to a new key",
+        epilog="Pause every DAG first. Exit codes: 0 rotated (or finished after an interruption), "
+               "1 refused (wrong old key, same key, already rotated), 2 usage error.")
+    rotate.add_argument("--old-key-file", type=Path, required=True, help="file holding the current key")
+    rotate.add_argument("--new-key-file", type=Path, required=True, help="file holding the new key")
+    rotate.set_defaults(func=cmd_rotate_key)
     return root
 
 
