@@ -12,7 +12,9 @@ import sqlalchemy as sa
 
 # What the planted signals are found in: police crimes (trend, hotspot, seasonality,
 # displacement, NTE violence), police incidents (ASB: hotspot, summer peak) and assault
-# admissions (the cross-agency violence picture).
+# admissions (the cross-agency violence picture and its NTE cluster). The priority matrix
+# scores the themes these hold; the partnership inputs (consultation, capacity, plan) come
+# from the generator as they are.
 DATASETS_USED = ("police_crimes", "police_incidents", "hospital_admissions")
 AS_OF = date(2026, 4, 1)  # the day after the last synthetic quarter's deadline
 
@@ -58,7 +60,8 @@ def _analyse(root: str, seed: int, signals: bool) -> dict:
     run_all(current)
     with engine.connect() as conn:
         tables = {name: pd.read_sql(sa.text(f"SELECT * FROM analysis.{name}"), conn)
-                  for name in ("change", "trend", "hotspots", "seasonal_index", "displacement")}
+                  for name in ("change", "trend", "hotspots", "seasonal_index", "displacement",
+                               "priorities", "cross_agency", "nte_places")}
         tables["nte_violence"] = pd.read_sql(sa.text("""
             SELECT dataset, CASE WHEN location_precision = 'outward_postcode' THEN outward_postcode
                                  ELSE lsoa11_code END AS place,

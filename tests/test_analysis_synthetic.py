@@ -50,3 +50,33 @@ def test_planted_seasonality_is_recovered(found):
     index = found["seasonal_index"]
     asb = index[index["theme"] == "asb"].set_index("month_of_year")["index"]
     assert asb.idxmax() in (6, 7, 8) and asb.idxmin() in (12, 1, 2)
+
+
+def test_planted_priority_ranks_first_in_its_partnership(found):
+    trend = found["signals"]["trend"]
+    priorities = found["priorities"]
+    csp = priorities[priorities["csp_code"] == trend["csp_code"]].sort_values("rank")
+    first = csp.iloc[0]
+    assert first["theme"] == trend["theme"] and first["rank"] == 1 and csp.iloc[1]["rank"] == 2
+    assert first["is_priority"] and first["status"] in ("stay", "new")
+    # the plan of the trend's CSP always names its theme, so it stays a priority
+    assert first["last_year_priority"] and first["status"] == "stay"
+    assert first["score_concern"] == 5 and first["capacity"] == 3
+
+
+def test_nte_cluster_is_visible_in_the_violence_picture(found):
+    planted = found["signals"]["night_time_economy"]
+    places = found["nte_places"]
+    police = places[(places["source_dataset"] == "police_crimes") & places["in_cluster"]]
+    assert set(planted["lsoa_codes"]) <= set(police["place"])
+    csp = police.loc[police["place"].isin(planted["lsoa_codes"]), "csp_code"].unique().tolist()
+    assert len(csp) == 1
+    ranked = places[(places["source_dataset"] == "police_crimes") & (places["csp_code"] == csp[0])]
+    assert set(ranked.nsmallest(len(planted["lsoa_codes"]), "rank_in_csp")["place"]) == set(planted["lsoa_codes"])
+    health = places[(places["source_dataset"] == "hospital_admissions") & places["in_cluster"]]
+    assert set(planted["outward_codes"]) <= set(health["place"])
+    violence = found["cross_agency"].query("csp_code == @csp[0] and picture == 'violence'")
+    cluster = violence[violence["measure"].str.startswith("night-time-economy cluster")]
+    assert set(cluster["source_dataset"]) == {"police_crimes", "hospital_admissions"}
+    police_row = cluster[cluster["source_dataset"] == "police_crimes"].iloc[0]
+    assert all(code in police_row["note"] for code in planted["lsoa_codes"])

@@ -16,8 +16,17 @@ for each theme and factor, the raw input, the band it fell in, the score, the we
 contribution to the total. ``compare_with_last_year`` labels each theme stay / new / drop out /
 not a priority with a reason string naming the score, the cut-off and the trend.
 
+A factor with no input for a theme (harm of a theme with no police-recorded crime, so no Crime
+Severity Score; a trend with no year-earlier comparison; a theme the consultation did not ask
+about; a capacity the board did not rate) scores ``missing_score`` (default 3, the middle of
+the scale: neither raises nor lowers the theme) and its audit band says so. Quintiles are taken
+among the themes that have the input.
+
 Input frame, one row per theme: theme, volume, harm, trend_change (current minus previous
-events), trend_significant (bool), concern_share (0-1), capacity (1-5).
+events), trend_significant (bool), concern_share (0-1), capacity (1-5); NaN where not known.
+
+Statuses against last year: ``stay`` (a priority both years), ``new``, ``drop_out`` (a
+priority last year, not now) and ``not_priority``.
 """
 from __future__ import annotations
 
@@ -36,6 +45,10 @@ INPUT_COLUMNS = ["theme", "volume", "harm", "trend_change", "trend_significant",
                  "concern_share", "capacity"]
 TREND_LABELS = {5: "significant rise", 4: "rise (not significant)", 3: "no change",
                 2: "fall (not significant)", 1: "significant fall"}
+NO_TREND = "no year-earlier comparison"
+MISSING_BANDS = {"volume": "no count", "harm": "no Crime Severity Score weight (not police-recorded crime)",
+                 "trend": NO_TREND, "concern": "not asked in the consultation", "capacity": "not rated"}
+STATUSES = ("stay", "new", "drop_out", "not_priority")
 
 
 def load_config(path: Path | str | None = None) -> dict:
@@ -51,23 +64,27 @@ def load_config(path: Path | str | None = None) -> dict:
     if len(edges) != 4 or list(edges) != sorted(edges):
         raise ValueError("bands.concern.edges must be four increasing thresholds")
     cfg.setdefault("cutoff", 3.0)
+    cfg.setdefault("missing_score", 3)
+    if not 1 <= cfg["missing_score"] <= 5:
+        raise ValueError("missing_score must lie in 1-5")
     return cfg
 
 
 def _quintile(values: pd.Series) -> tuple[np.ndarray, list[str]]:
-    pct = values.rank(pct=True, method="average").to_numpy()
+    known = values.notna()
+    pct = values.rank(pct=True, method="average").fillna(0.5).to_numpy()  # NaN: _neutral_where_missing decides
     score = np.clip(np.ceil(5 * pct - 1e-9), 1, 5).astype(int)
-    return score, [f"quintile {s} of {len(values)} themes" for s in score]
+    return score, [f"quintile {s} of {known.sum()} themes" for s in score]
 
 
 def _trend(change: pd.Series, significant: pd.Series) -> tuple[np.ndarray, list[str]]:
-    c, s = change.to_numpy(dtype=float), significant.astype(bool).to_numpy()
+    c, s = change.to_numpy(dtype=float), significant.fillna(False).astype(bool).to_numpy()
     score = np.select([(c > 0) & s, c > 0, (c < 0) & s, c < 0], [5, 4, 1, 2], 3)
     return score, [TREND_LABELS[int(v)] for v in score]
 
 
 def _thresholds(values: pd.Series, edges: list[float]) -> tuple[np.ndarray, list[str]]:
-    score = np.searchsorted(np.asarray(edges, dtype=float), values.to_numpy(dtype=float),
+    score = np.searchsorted(np.asarray(edges, dtype=float), values.fillna(0).to_numpy(dtype=float),
                             side="right") + 1
     bounds = [-math.inf, *edges, math.inf]
     return score, [f"{bounds[s - 1]:g} <= share < {bounds[s]:g}" for s in score]
@@ -77,8 +94,17 @@ def _inverted(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     r = values.to_numpy(dtype=float)
     if np.any((r < 1) | (r > 5)):
         raise ValueError("capacity ratings must lie in 1-5")
-    score = np.rint(6 - r).astype(int)
+    score = np.rint(6 - np.nan_to_num(r, nan=3.0)).astype(int)
     return score, [f"capacity rated {v:g} of 5" for v in r]
+
+
+def _neutral_where_missing(raw: pd.Series, score: np.ndarray, band: list[str], factor: str,
+                           missing_score: int) -> tuple[np.ndarray, list[str]]:
+    """A factor with no input neither raises nor lowers a theme: the configured middle score."""
+    missing = raw.isna().to_numpy()
+    label = f"{MISSING_BANDS[factor]}: neutral score {missing_score:g}"
+    return (np.where(missing, missing_score, score).astype(int),
+            [label if m else b for m, b in zip(missing, band)])
 
 
 def score_priorities(
@@ -99,6 +125,7 @@ def score_priorities(
     t = themes.reset_index(drop=True)
     total_w = sum(cfg["weights"].values())
     weights = {f: cfg["weights"][f] / total_w for f in FACTORS}
+    t = t.astype({c: float for c in ("volume", "harm", "trend_change", "concern_share", "capacity")})
     scored = {
         "volume": (t["volume"], *_quintile(t["volume"])),
         "harm": (t["harm"], *_quintile(t["harm"])),
@@ -107,6 +134,8 @@ def score_priorities(
                     *_thresholds(t["concern_share"], cfg["bands"]["concern"]["edges"])),
         "capacity": (t["capacity"], *_inverted(t["capacity"])),
     }
+    scored = {f: (raw, *_neutral_where_missing(raw, score, band, f, cfg["missing_score"]))
+              for f, (raw, score, band) in scored.items()}
     audit = pd.concat([
         pd.DataFrame({"theme": t["theme"], "factor": f, "raw": raw.to_numpy(dtype=float),
                       "band": band, "score": score, "weight": weights[f],
@@ -125,7 +154,7 @@ def score_priorities(
 def compare_with_last_year(
     ranked: pd.DataFrame, last_year_priorities, config: dict | None = None
 ) -> pd.DataFrame:
-    """theme, status (stay / new / drop out / not a priority), reason.
+    """theme, status (stay / new / drop_out / not_priority), reason.
 
     ``last_year_priorities``: the themes that were priorities last year. A theme that was a
     priority but is no longer scored at all drops out with the reason 'no longer assessed'.
@@ -136,13 +165,14 @@ def compare_with_last_year(
     rows = []
     for r in ranked.itertuples(index=False):  # one row per theme: a handful
         was, now = r.theme in last, bool(r.priority)
-        status = {(True, True): "stay", (False, True): "new", (True, False): "drop out",
-                  (False, False): "not a priority"}[(was, now)]
-        verb = {"stay": "stays", "new": "new", "drop out": "dropped",
-                "not a priority": "not a priority"}[status]
+        status = {(True, True): "stay", (False, True): "new", (True, False): "drop_out",
+                  (False, False): "not_priority"}[(was, now)]
+        verb = {"stay": "stays", "new": "new", "drop_out": "dropped",
+                "not_priority": "not a priority"}[status]
         side = "at or above" if now else "below"
+        trend = TREND_LABELS[int(r.trend)] if pd.notna(getattr(r, "trend_change", 0)) else NO_TREND
         rows.append((r.theme, status, f"{verb}: score {r.total:.2f} {side} cut-off {cutoff:.1f}; "
-                                      f"trend {TREND_LABELS[int(r.trend)]}"))
+                                      f"trend {trend}"))
     for theme in sorted(last - set(ranked["theme"])):
-        rows.append((theme, "drop out", "dropped: no longer assessed"))
+        rows.append((theme, "drop_out", "dropped: no longer assessed"))
     return pd.DataFrame(rows, columns=["theme", "status", "reason"])

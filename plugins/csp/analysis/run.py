@@ -16,6 +16,23 @@ analysis and reports describe the same year. Tables (one row per the grain named
   the emerging / persistent / diminishing class across the years available.
 - ``analysis.harm``: CSP x theme: events and Crime Severity Score-weighted harm, 12 months.
 - ``analysis.displacement``: the configured initiative's WDQ and total net effect.
+- ``analysis.priorities``: CSP x theme: the priority matrix (volume, harm, trend, concern,
+  capacity), its scores, rank, and status against last year's plan (csp.analysis.priority_inputs).
+- ``analysis.priority_audit``: CSP x theme x factor: raw value, band, score, weight, contribution.
+- ``analysis.cross_agency``: CSP x picture x measure: violence, alcohol, road danger and young
+  people, 12 months against the 12 before (csp.analysis.cross_agency).
+- ``analysis.nte_places``: source x place (LSOA or outward code): the night-time-economy
+  cluster test (csp.analysis.nte).
+- ``analysis.plan_progress``: plan target x quarter after the baseline: rolling 4-quarter
+  events, change and quarterly / 6-monthly / annual status (csp.analysis.plan_progress).
+- ``analysis.repeat_locations`` and ``analysis.near_repeats``: locations hit again within the
+  12 months, and the Knox near-repeat test where time and place are precise
+  (csp.analysis.locations).
+
+On PostgreSQL the grants and row-level policies are re-applied after the tables are replaced
+(csp.warehouse.security).
+
+Each table is one entry of ``run_all``'s ``tables``; a further analysis adds its own entry.
 """
 from __future__ import annotations
 
@@ -28,7 +45,10 @@ import sqlalchemy as sa
 from scipy.spatial import cKDTree
 from sqlalchemy.engine import Connection
 
-from csp.analysis import change, control, hotspots, seasonality, trend, wdq
+from csp.analysis import change, control, hotspots, locations, nte, seasonality, trend, wdq
+from csp.analysis.cross_agency import cross_agency_table
+from csp.analysis.plan_progress import plan_progress_table
+from csp.analysis.priority_inputs import PLAN_FILE, priorities_from, read_partnership_file
 from csp.config import Settings
 from csp.warehouse.engine import make_engine, replace_table
 
@@ -50,6 +70,17 @@ def monthly_by_csp(conn: Connection) -> pd.DataFrame:
         FROM marts.monthly_counts
         WHERE area_status = 'in_area'
         GROUP BY month, csp_code, theme, category
+    """), conn, parse_dates=["month"])
+
+
+def monthly_by_dataset(conn: Connection) -> pd.DataFrame:
+    """Events per month, CSP, dataset, theme and category, inside the area (plan measures
+    count some sources of a theme and not others)."""
+    return pd.read_sql(sa.text("""
+        SELECT month, csp_code, dataset, theme, category, CAST(SUM(events) AS BIGINT) AS events
+        FROM marts.monthly_counts
+        WHERE area_status = 'in_area'
+        GROUP BY month, csp_code, dataset, theme, category
     """), conn, parse_dates=["month"])
 
 
@@ -236,8 +267,23 @@ def run_all(settings: Settings) -> AnalysisSummary:
             "harm": harm_table(themes, reference_month),
             "displacement": displacement_table(settings, conn, reference_month),
         }
+        tables["priorities"], tables["priority_audit"] = priorities_from(
+            settings, monthly, tables["change"], tables["harm"], reference_month)
+        tables["nte_places"] = nte.nte_places(conn, reference_month)
+        tables["cross_agency"] = cross_agency_table(conn, reference_month, tables["nte_places"])
+        plan = read_partnership_file(settings.partnership_dir, PLAN_FILE,
+                                     ["csp_code", "priority_theme", "measure", "baseline_period", "target_change_pct"])
+        tables["plan_progress"] = plan_progress_table(conn, plan, monthly_by_dataset(conn), reference_month)
+        tables["repeat_locations"] = locations.repeat_location_table(conn, reference_month)
+        tables["near_repeats"] = locations.knox_table(conn, reference_month)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS analysis")
         for name, frame in tables.items():
             replace_table(conn, f"analysis.{name}", frame.assign(reference_month=reference_month.date()))
+        if conn.dialect.name == "postgresql":
+            from csp.warehouse.security import apply_security
+
+            # Replacing the tables dropped their grants and row-level policies: restore them
+            # in the same transaction, so no analyst ever sees an unprotected table.
+            apply_security(conn)
     return AnalysisSummary(reference_month, {name: len(frame) for name, frame in tables.items()})

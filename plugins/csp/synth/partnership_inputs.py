@@ -1,8 +1,10 @@
 """What the partnership itself supplies: public consultation, the plan's priorities and
-targets, the initiative areas of the displacement study, and the tasking log.
+targets, the board's capacity ratings, the initiative areas of the displacement study, and
+the tasking log.
 
 The planted trend's theme gets the highest public concern in its CSP, so a priority
-matrix (volume x trend x harm x concern) has a clear leader there.
+matrix (volume x trend x harm x concern) has a clear leader there. Its capacity rating is
+the middle of the scale (3): the signal is the trend and the concern, not a rigged rating.
 """
 from __future__ import annotations
 
@@ -79,6 +81,22 @@ def _plan(ctx: Context, rng: np.random.Generator, csps: pd.DataFrame) -> dict:
     return {c: frame[c] for c in frame.columns}
 
 
+# Capacity ratings (1 none .. 5 strong): most themes sit in the middle, a few are well or
+# poorly resourced, as a board's self-assessment usually reads.
+CAPACITY_RATINGS = pd.Series({1: 1, 2: 3, 3: 4, 4: 3, 5: 1})
+RATED_BY = ("Partnership board", "Partnership board workshop", "Community Safety Manager")
+
+
+def _capacity(ctx: Context, rng: np.random.Generator, csps: pd.DataFrame) -> dict:
+    themes = list(THEMES)
+    codes = np.repeat(csps["CSP19CD"].to_numpy(), len(themes))
+    theme_col = np.tile(themes, len(csps))
+    rating = events.pick(rng, CAPACITY_RATINGS, len(codes)).astype(int)
+    rating[(codes == signals.TREND_CSP) & (theme_col == signals.TREND_THEME)] = 3
+    rated_by = np.repeat(rng.choice(RATED_BY, size=len(csps)), len(themes))
+    return {"csp_code": codes, "theme": theme_col, "capacity_rating": rating.astype(str), "rated_by": rated_by}
+
+
 def _initiative_areas(ctx: Context) -> dict:
     areas = ctx.plan.areas
     roles = [("initiative", areas.initiative), ("buffer", areas.buffer), ("control", areas.control)]
@@ -112,6 +130,9 @@ def generate(ctx: Context, folder: Path) -> list[Path]:
         "plan.csv": (["csp_code", "priority_theme", "measure", "baseline_period", "target_change_pct"], _plan(ctx, rng, csps)),
         "initiative_areas.csv": (["area_role", "lsoa_code", "initiative_start"], _initiative_areas(ctx)),
         "tasking_log.csv": (["csp_code", "raised_date", "problem", "theme", "owner", "actions", "outcome", "status"], _tasking_log(ctx, rng, csps)),
+        # Its own random stream, so the other files keep their bytes.
+        "capacity.csv": (["csp_code", "theme", "capacity_rating", "rated_by"],
+                         _capacity(ctx, ctx.rng("partnership", "capacity"), csps)),
     }
     paths = []
     for name, (header, columns) in files.items():
