@@ -15,6 +15,11 @@ RUN apt-get update \
 USER airflow
 WORKDIR /opt/airflow
 
+# The code version every ledger entry and load records (csp.provenance): build with
+# --build-arg CSP_CODE_VERSION=$(git rev-parse --short HEAD).
+ARG CSP_CODE_VERSION=unknown
+ENV CSP_CODE_VERSION=${CSP_CODE_VERSION}
+
 # /opt/airflow is the project directory: csp.config finds sql/, expectations/, config/ and
 # report_templates/ beside plugins/, so the package is installed editable from here.
 COPY --chown=airflow:root pyproject.toml constraints.txt /opt/airflow/

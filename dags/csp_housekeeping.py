@@ -36,7 +36,11 @@ next day: nothing is deleted that the ledger does not account for.
 """,
 ) as housekeeping:
 
-    @task(doc_md="Apply the retention policy once; returns the counts deleted and kept.")
+    @task(doc_md="""Apply the retention policy once; returns the counts deleted and kept.
+
+If it fails: read the error in the task log (a file it could not delete, or a ledger it could
+not read), fix it and clear the task. Nothing the ledger does not account for is ever deleted,
+so a re-run is safe.""")
     def apply_retention(**context) -> dict:
         from csp.config import settings
         from csp.housekeeping import apply_retention as apply

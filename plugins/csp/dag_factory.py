@@ -15,12 +15,15 @@ from airflow.sdk import (
     Asset,
     AssetAny,
     AssetOrTimeSchedule,
+    AsyncCallback,
     CronDataIntervalTimetable,
     CronTriggerTimetable,
+    DeadlineAlert,
+    DeadlineReference,
     Metadata,
+    Param,
     PokeReturnValue,
     TaskGroup,
-    Param,
     task,
 )
 
@@ -39,6 +42,48 @@ POKE_INTERVAL = timedelta(hours=6)
 # most ~92 days after a run starts; the sensor timeout only guards against a run that outlives
 # that by far (Airflow's default of 7 days would cut every late-but-legal return short).
 WAIT_TIMEOUT = timedelta(days=200)
+
+# DAG deadline alerts (Airflow Deadline Alerts, run by the triggerer). A scheduled authority run
+# is dated at its quarter's start (the data interval start), and the quarter's statutory
+# deadline ends at most 184 days later (Q3: 1 July to the end of 31 December), so its cycle is
+# overdue CYCLE_GRACE_DAYS after the deadline (up to three days more for the shorter quarters).
+# By then the wait has failed any missing return, so a run still unfinished (or failed and not
+# yet cleared) means the quarter's figures are stuck.
+QUARTER_START_TO_DEADLINE = timedelta(days=184)
+CYCLE_GRACE = timedelta(days=int(os.environ.get("CSP_CYCLE_GRACE_DAYS", "7")))
+# The warehouse's scheduled run is dated at the statutory deadline (06:00 the day after it):
+# the quarter's marts and reports are overdue REPORTS_GRACE later. Asset-triggered runs have
+# no logical date and get no deadline (Airflow logs that it skipped it).
+REPORTS_GRACE = timedelta(days=int(os.environ.get("CSP_REPORTS_GRACE_DAYS", "2")))
+
+
+# Attached only when CSP_DEADLINE_ALERTS=on (the deployment sets it): Airflow 3.3.2's dag.test()
+# cannot finish a successful run of a DAG with a deadline (its in-memory DAG holds the alert
+# definitions where DagRun.update_state expects their database ids), and the in-process runner
+# (csp.runner: demo, tests, history) runs the DAGs with dag.test().
+DEADLINE_ALERTS_ENV = "CSP_DEADLINE_ALERTS"
+
+
+def deadline_alerts_enabled() -> bool:
+    return os.environ.get(DEADLINE_ALERTS_ENV, "off").strip().lower() in ("on", "true", "1")
+
+
+def deadline_alert(name: str, interval: timedelta, message: str) -> DeadlineAlert | None:
+    if not deadline_alerts_enabled():
+        return None
+    return DeadlineAlert(
+        name=name,
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=interval,
+        # The notifier class itself: the triggerer builds it with these kwargs and the run's
+        # context and awaits it (csp.notify: logs, then CSP_NOTIFIER's channel).
+        callback=AsyncCallback(AlertNotifier, kwargs={"message": message}),
+    )
+
+
+ON_FAILURE = """
+**If it fails** the alert (log, and email per `CSP_NOTIFIER`) names the DAG, task, run and error.
+"""
 
 DEFAULT_ARGS = {
     "owner": OWNER,
@@ -71,15 +116,19 @@ def _dataset_tasks(dataset: Dataset) -> None:
     @task.short_circuit(task_id="is_held", doc_md=f"""
 Is **{dataset.title}** held by the {AUTHORITIES[dataset.authority].name.lower()}?
 A dataset the partnership configuration (`config/area.toml`, `[not_held]`) declares not held
-is recorded as such in the returns ledger and the rest of this group is skipped.""")
+is recorded as such in the returns ledger and the rest of this group is skipped (skipped is
+expected then, not an error).
+{ON_FAILURE}It reads `config/area.toml` and writes `staging/{dataset.id}/<quarter>/status.json`:
+a failure is a configuration or disk problem (the log names it). Fix it and clear the task.""")
     def is_held(**context) -> bool:
         from csp import ingest
         from csp.config import settings
+        from csp.provenance import task_provenance
 
         current = settings()
         if ingest.not_held_reason(current, dataset) is None:
             return True
-        ingest.record_not_held(current, dataset.id, _quarter(context))
+        ingest.record_not_held(current, dataset.id, _quarter(context), provenance=task_provenance(context))
         return False
 
     @task.sensor(
@@ -91,16 +140,26 @@ is recorded as such in the returns ledger and the rest of this group is skipped.
 Waits (without holding a worker slot) for the quarter's **{dataset.title}** file(s) in
 `landing/{dataset.authority}/<YYYY>Q<n>/` (patterns: see docs/data-contracts/). Past the
 statutory deadline (end of the following quarter) the return is recorded as not received
-and the task fails, which alerts.""",
+and the task fails, which alerts: the alert names the authority, dataset, quarter, deadline
+and days late. A quarter already staged whose landing files retention has since deleted
+counts as landed (the ledger is checked).
+
+**If it fails** with "not received": chase the partner. When the file comes, place it with
+`csp resubmit <authority> <dataset> <quarter> <file>` (or copy it into the landing folder and clear
+this task): the late return is then ingested and alerted as late. Any other failure (disk,
+permissions) is retried; after the retries, fix it and clear the task. Running for weeks is
+normal: the return is not due until the end of the following quarter.""",
     )
     def wait_for_return(**context) -> PokeReturnValue:
         from airflow.sdk.exceptions import AirflowFailException
 
         from csp import clock, ingest
         from csp.config import settings
+        from csp.provenance import task_provenance
 
         try:
-            names = ingest.poll_return(settings(), dataset.id, _quarter(context), clock.today())
+            names = ingest.poll_return(settings(), dataset.id, _quarter(context), clock.today(),
+                                       provenance=task_provenance(context))
         except ingest.ReturnNotReceived as missing:
             raise AirflowFailException(str(missing)) from missing
         return PokeReturnValue(is_done=names is not None, xcom_value=names)
@@ -109,22 +168,42 @@ and the task fails, which alerts.""",
 Parses the **{dataset.title}** return, depersonalises it, validates it with
 `expectations/{dataset.id}.json` and stages it as the next version
 (`staging/{dataset.id}/<quarter>/v<k>.parquet`, with quarantine and validation report beside it).
-A rejected return fails this task at once (no retry) and alerts. The Asset event carries the return's
-figures (quarter, version, rows in / loaded / quarantined). Re-running with the same files
-changes nothing.""")
+The ledger entry records which run, task, try, host, OS user and code version staged it. The
+Asset event carries the return's figures (authority, dataset, quarter, version, status, rows
+in / loaded / quarantined, received_at, days_late). A return received after its statutory
+deadline is staged as usual and alerted as late (a warning, not a failure). Re-running with
+the same files changes nothing.
+
+**If it fails**, the error says which of these it is:
+- *rejected* (validation failed, or most rows quarantined): no retry. Open the validation
+  report named in the error and the quarantine report (`v<k>.quarantine.csv`, beside it),
+  send the findings to the partner, then place the corrected file with `csp resubmit`;
+- *refused* (unreadable file, wrong format, or a file covering several quarters): no retry; a
+  multi-quarter file is loaded with `csp history <file>`, otherwise ask for a corrected file;
+- *pseudonymisation key* not the current generation: the deployment runs with a retired key
+  (see docs/operations.md, key rotation); fix `CSP_PSEUDONYM_KEY` and clear the task;
+- anything else (disk, memory) is retried; after the retries, fix it and clear the task.""")
     def ingest_return(**context):
         from airflow.sdk.exceptions import AirflowFailException
 
         from csp import ingest
         from csp.config import settings
+        from csp.key_rotation import KeyRotationError
+        from csp.notify import alert_late_return
+        from csp.provenance import task_provenance
         from csp.sources import SourceError
         from csp.staging import REJECTED
 
+        provenance = task_provenance(context)
+        newest_before = ingest.newest_version(settings(), dataset.id, _quarter(context))
         try:
-            entry = ingest.ingest_return(settings(), dataset.id, _quarter(context))
+            entry = ingest.ingest_return(settings(), dataset.id, _quarter(context), provenance=provenance)
+        except KeyRotationError as error:
+            raise AirflowFailException(str(error)) from error  # retrying cannot change the key
         except (ingest.MultiQuarterFile, SourceError) as error:
             # Not transient: record the refusal in the ledger, fail without retry, alert.
-            ingest.record_refused(settings(), dataset.id, _quarter(context), str(error))
+            ingest.record_refused(settings(), dataset.id, _quarter(context), str(error),
+                                  provenance=provenance)
             raise AirflowFailException(str(error)) from error
         if entry.status == REJECTED:
             # A data-quality rejection is not transient: fail now, no retry, and alert.
@@ -132,12 +211,17 @@ changes nothing.""")
                 f"{entry.return_id} rejected: {'; '.join(entry.failures)} "
                 f"(see {entry.validation_report} beside the staged version)"
             )
+        if entry.version != newest_before and (late := ingest.late_arrival(entry)):
+            alert_late_return(late, context)  # once, by the call that staged it, not on re-runs
         yield Metadata(asset, extra=entry.asset_extra())
         return entry.asset_extra()
 
     @task.short_circuit(task_id="is_supplied", doc_md=f"""
 **{dataset.title}** is an extra source, not mandated by SI 2007/1831: it is ingested when the
-quarter's folder holds it and otherwise skipped, never waited for and never late.""")
+quarter's folder holds it and otherwise skipped, never waited for and never late (skipped is
+expected when nothing was sent).
+{ON_FAILURE}It only lists the landing folder: a failure is a disk or permission problem. Fix
+it and clear the task.""")
     def is_supplied(**context) -> bool:
         from csp import ingest
         from csp.config import settings
@@ -166,6 +250,10 @@ def authority_dag(authority_id: str) -> DAG:
         max_active_runs=4,
         default_args=DEFAULT_ARGS,
         tags=["csp", "ingest", authority_id],
+        deadline=deadline_alert(
+            "quarter cycle overdue", QUARTER_START_TO_DEADLINE + CYCLE_GRACE,
+            f"ingest_{authority_id}: the quarter's cycle is not complete "
+            f"{CYCLE_GRACE.days} days after the statutory deadline"),
         doc_md=f"""
 ### Ingest: {authority.name}
 
@@ -177,6 +265,19 @@ every dataset of this authority on its own, so a missing file never holds back a
 Per dataset: `is_held` -> `wait_for_return` -> `ingest_return`. Outputs: versioned staging
 files and one Asset per dataset (`csp://staging/<dataset>`), which wakes the warehouse DAG.
 Returns are due by the end of the following quarter (SI 2007/1831).
+
+**Monitoring.** A failed task alerts (log; email to the `[alerts]` list of
+`config/analysts.toml` when the SMTP connection exists; `CSP_NOTIFIER` chooses). A return
+received after its deadline is alerted as late; one still missing at the deadline fails its
+`wait_for_return` and alerts. With `CSP_DEADLINE_ALERTS=on` a deadline alert fires when a
+quarter's run has not completed successfully {CYCLE_GRACE.days} days after the statutory
+deadline (`CSP_CYCLE_GRACE_DAYS`).
+
+**What to do.** Read the failed task's doc and log. Data problems (rejected, refused, not
+received) are fixed by the partner's corrected file, placed with `csp resubmit <authority> <dataset>
+<quarter> <file>`, which triggers a new run for that quarter; infrastructure problems are
+fixed, then the failed task is cleared (the rest of the run is unaffected: each dataset is
+independent). `csp status` shows every return's state.
 """,
     ) as dag:
         for dataset in datasets:
@@ -199,6 +300,10 @@ def warehouse_dag() -> DAG:
         max_active_runs=1,  # DuckDB allows one writing process: this DAG is the only writer
         default_args=DEFAULT_ARGS,
         tags=["csp", "warehouse", "reports"],
+        deadline=deadline_alert(
+            "quarter reports overdue", REPORTS_GRACE,
+            f"warehouse: the deadline run's marts and reports are not complete "
+            f"{REPORTS_GRACE.days} days after the statutory deadline"),
         params={
             # A problem profile is rendered only when asked for: trigger the DAG with both set.
             "problem_profile_theme": Param(None, type=["null", "string"], enum=[None, *THEMES],
@@ -214,19 +319,42 @@ load is decided from the returns ledger, not from the events: every (dataset, qu
 whose newest accepted version is not yet in the warehouse is loaded, replacing exactly that
 partition. Then the SQL models in `sql/` are rebuilt (staging -> core -> marts), the analysis
 is run over the marts (`analysis.*`) and the reports are rendered to the output folder.
+""" + f"""
+**Monitoring.** A failed task alerts (log, email per `CSP_NOTIFIER`). With
+`CSP_DEADLINE_ALERTS=on` the run at each statutory deadline carries a deadline alert: its
+marts and reports must be complete {REPORTS_GRACE.days} days later (`CSP_REPORTS_GRACE_DAYS`).
+
+**What to do.** Every task is safe to re-run: clear the failed task (and those after it). A
+database that is down is retried with back-off. `staging.loaded_returns` records which run,
+host and code version loaded each partition; `marts.return_quality` shows it per return.
 """,
     ) as dag:
 
-        @task(doc_md="Load every pending (dataset, quarter) partition from staging, one transaction each.")
-        def load_returns() -> list[str]:
+        @task(doc_md="""
+Load every pending (dataset, quarter) partition from staging (the newest accepted version not
+yet in the warehouse), one transaction each, recording in `staging.loaded_returns` when, by
+which run, on which host and with which code version.
+
+**If it fails**: a database that is down is retried with back-off; after the retries, check
+the warehouse connection (`CSP_WAREHOUSE_URL`) and clear the task. A failure naming a
+partition (an unreadable parquet file) leaves the partitions loaded before it in place: fix or
+re-stage that return and clear the task; nothing is loaded twice.""")
+        def load_returns(**context) -> list[str]:
             from csp.config import settings
+            from csp.provenance import task_provenance
             from csp.warehouse.engine import make_engine
             from csp.warehouse.load import load_returns as load
 
             current = settings()
-            return load(make_engine(current.warehouse_url), current).loaded
+            return load(make_engine(current.warehouse_url), current,
+                        provenance=task_provenance(context)).loaded
 
-        @task(doc_md="Rebuild the SQL models in `sql/` (staging -> core -> marts) in dependency order.")
+        @task(doc_md="""
+Rebuild the SQL models in `sql/` (staging -> core -> marts) in dependency order, in one
+transaction (on PostgreSQL the roles and row-level policies are applied in it too).
+
+**If it fails** the error names the model: an SQL error after a change to `sql/` is fixed in
+the model and the task cleared; nothing is half-built (the transaction rolls back).""")
         def build_models() -> list[str]:
             from csp.config import settings
             from csp.warehouse import models
@@ -243,7 +371,11 @@ roll-up of each two-tier county, and a problem profile when the run's parameters
 and area. Each report gets a PDF and a manifest; the index page lists them all; analysts are
 emailed what was written when SMTP is configured (`config/analysts.toml`). A report whose
 inputs (return versions, readiness, rendering code) have not changed is left alone; a
-resubmission renders it again. A failure here names the report; fix and clear the task.""")
+resubmission renders it again.
+
+**If it fails** the error names the report: a template or data problem is fixed and the task
+cleared (reports already written are left alone). To render one report on demand, use
+`csp report`; a problem profile is rendered by triggering this DAG with both parameters.""")
         def render_reports(**context) -> dict:
             from csp.config import settings
             from csp.reports import render_all
@@ -257,7 +389,11 @@ resubmission renders it again. A failure here names the report; fix and clear th
         @task(doc_md="""
 Analyse the reportable year over the marts (csp.analysis.run): change tests with FDR control,
 control-chart exceedances, seasonality, Gi* hotspots, harm, and the configured initiative's
-displacement. Results replace the `analysis.*` tables the reports read.""")
+displacement. Results replace the `analysis.*` tables the reports read.
+
+**If it fails** the error names the analysis: too little data for a quarter is reported, not
+raised, so a failure is a defect or a database problem. The reports keep the previous
+analysis until this succeeds: fix and clear the task.""")
         def run_analysis() -> dict:
             from csp.analysis.run import run_all
             from csp.config import settings

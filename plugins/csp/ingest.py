@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from csp.config import Settings
 from csp.depersonalise import depersonalise, pseudonym_key
 from csp.quarters import Quarter
-from csp.registry import DATASETS, Dataset
+from csp.registry import AUTHORITIES, DATASETS, Dataset
 from csp.staging import ACCEPTED, NOT_HELD, NOT_RECEIVED, REJECTED, LedgerEntry, Staging
 
 HISTORY_QUARTERS = 4  # previous quarters that set the plausible row-count band
@@ -35,8 +36,45 @@ def return_files(settings: Settings, dataset: Dataset, quarter: Quarter) -> dict
     return find_return_files(dataset, landing_folder(settings, dataset, quarter))
 
 
+@dataclass(frozen=True)
+class LateReturn:
+    """A return past its statutory deadline: still missing (``received_at`` None) or arrived late."""
+
+    authority: str
+    dataset: str
+    quarter: str
+    deadline: date
+    days_late: int
+    received_at: str | None = None
+
+    @property
+    def summary(self) -> str:
+        state = "not received" if self.received_at is None else f"received {self.received_at}"
+        return (f"late return: {self.dataset} {self.quarter}, authority {AUTHORITIES[self.authority].name} "
+                f"({self.authority}), {state}, {self.days_late} day{'s' if self.days_late != 1 else ''} "
+                f"after the statutory deadline {self.deadline.isoformat()}")
+
+    def fields(self) -> dict:
+        return {"authority": self.authority, "dataset": self.dataset, "quarter": self.quarter,
+                "deadline": self.deadline.isoformat(), "days_late": self.days_late,
+                "received_at": self.received_at}
+
+
+def late_arrival(entry: LedgerEntry) -> LateReturn | None:
+    """The entry as a late return, if it was received after its deadline."""
+    if not entry.days_late:
+        return None
+    return LateReturn(entry.authority, entry.dataset, entry.quarter,
+                      date.fromisoformat(entry.due_date), entry.days_late, entry.received_at)
+
+
 class ReturnNotReceived(Exception):
-    """The statutory deadline passed with no return: recorded in the ledger, then raised."""
+    """The statutory deadline passed with no return: recorded in the ledger, then raised.
+    ``late`` names the return for the alert."""
+
+    def __init__(self, message: str, late: LateReturn):
+        super().__init__(message)
+        self.late = late
 
 
 class MultiQuarterFile(ValueError):
@@ -44,18 +82,29 @@ class MultiQuarterFile(ValueError):
     history command (csp history) loads, not the quarterly run."""
 
 
-def poll_return(settings: Settings, dataset_id: str, quarter: Quarter, today) -> list[str] | None:
-    """One poke of the wait: the return's file names if it has landed, None while it may still
-    arrive; past the deadline (end of the following quarter) it is recorded as not received
-    and ``ReturnNotReceived`` is raised."""
+def poll_return(settings: Settings, dataset_id: str, quarter: Quarter, today, *,
+                provenance: dict | None = None) -> list[str] | None:
+    """One poke of the wait: the return's file names if it has landed (or, once retention has
+    deleted the landing files, those of its accepted version in the ledger), None while it may
+    still arrive; past the deadline (end of the following quarter) it is recorded as not
+    received and ``ReturnNotReceived`` is raised."""
     dataset = DATASETS[dataset_id]
     files = return_files(settings, dataset, quarter)
     if files:
         return sorted(path.name for paths in files.values() for path in paths)
+    if accepted := Staging(settings.staging_dir).latest_accepted(dataset_id, quarter):
+        return list(accepted.files)
     if today > quarter.deadline:
-        entry = record_not_received(settings, dataset_id, quarter)
-        raise ReturnNotReceived(entry.notes[0])
+        entry = record_not_received(settings, dataset_id, quarter, provenance=provenance)
+        late = LateReturn(dataset.authority, dataset_id, quarter.label, quarter.deadline,
+                          (today - quarter.deadline).days)
+        raise ReturnNotReceived(f"{entry.notes[0]}: {late.summary}", late)
     return None
+
+
+def newest_version(settings: Settings, dataset_id: str, quarter: Quarter) -> int:
+    """The newest staged version number of the quarter's return (0 before the first)."""
+    return max((e.version for e in Staging(settings.staging_dir).versions(dataset_id, quarter)), default=0)
 
 
 def plausible_row_band(previous: list[int]) -> tuple[int, int]:
@@ -93,16 +142,23 @@ def batch_parameters(settings: Settings, dataset: Dataset, quarter: Quarter) -> 
     }
 
 
-def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter) -> LedgerEntry:
+def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
+                  provenance: dict | None = None) -> LedgerEntry:
     """Parse, depersonalise, validate and stage the return in the landing folder as the next
-    version. A rejected return is staged as rejected (ledger, quarantine, validation) too."""
+    version. A rejected return is staged as rejected (ledger, quarantine, validation) too.
+    ``provenance``: the task fields recorded in the ledger entry (csp.provenance)."""
     from csp import quality
+    from csp.key_rotation import assert_current_key
     from csp.sources import parse_return
 
     dataset = DATASETS[dataset_id]
     key = pseudonym_key()  # refuse before reading anything if no key is configured
+    # A retired key (after a rotation) would stage pseudonyms of another generation.
+    assert_current_key(settings.staging_dir, key)
     files = return_files(settings, dataset, quarter)
     if not files:
+        if accepted := Staging(settings.staging_dir).latest_accepted(dataset.id, quarter):
+            return accepted  # staged before retention deleted the landing files: nothing to do
         raise FileNotFoundError(
             f"no {dataset.id} return in {landing_folder(settings, dataset, quarter)}"
         )
@@ -151,22 +207,29 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter) -> Ledg
         failures=failures,
         validation=outcome.result if outcome else None,
         validation_html=html,
+        provenance=provenance,
     )
 
 
-def record_not_held(settings: Settings, dataset_id: str, quarter: Quarter) -> LedgerEntry:
+def record_not_held(settings: Settings, dataset_id: str, quarter: Quarter, *,
+                    provenance: dict | None = None) -> LedgerEntry:
     dataset = DATASETS[dataset_id]
     reason = not_held_reason(settings, dataset) or "declared not held"
-    return Staging(settings.staging_dir).record_status(dataset, quarter, NOT_HELD, reason)
+    return Staging(settings.staging_dir).record_status(dataset, quarter, NOT_HELD, reason,
+                                                       provenance=provenance)
 
 
-def record_refused(settings: Settings, dataset_id: str, quarter: Quarter, reason: str) -> LedgerEntry:
+def record_refused(settings: Settings, dataset_id: str, quarter: Quarter, reason: str, *,
+                   provenance: dict | None = None) -> LedgerEntry:
     """A return whose files could not be read (or belong to the history command): rejected,
     with the reason naming the file and rule, until a corrected file is staged."""
-    return Staging(settings.staging_dir).record_status(DATASETS[dataset_id], quarter, REJECTED, reason)
+    return Staging(settings.staging_dir).record_status(DATASETS[dataset_id], quarter, REJECTED, reason,
+                                                       provenance=provenance)
 
 
-def record_not_received(settings: Settings, dataset_id: str, quarter: Quarter) -> LedgerEntry:
+def record_not_received(settings: Settings, dataset_id: str, quarter: Quarter, *,
+                        provenance: dict | None = None) -> LedgerEntry:
     dataset = DATASETS[dataset_id]
     note = f"no return in {landing_folder(settings, dataset, quarter)} by {quarter.deadline}"
-    return Staging(settings.staging_dir).record_status(dataset, quarter, NOT_RECEIVED, note)
+    return Staging(settings.staging_dir).record_status(dataset, quarter, NOT_RECEIVED, note,
+                                                       provenance=provenance)

@@ -19,12 +19,13 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from csp import provenance as audit
 from csp.quarters import Quarter
 from csp.registry import Dataset
 from csp.schema import to_arrow
@@ -57,20 +58,42 @@ class LedgerEntry:
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # why the batch was rejected
     validation_report: str | None = None  # Data Docs page of the validation, beside the version
+    # Provenance (csp.provenance): who/what recorded this entry. Entries written before these
+    # fields existed load with None.
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
+    try_number: int | None = None
+    hostname: str | None = None
+    os_user: str | None = None
+    code_version: str | None = None
 
     @property
     def return_id(self) -> str:
         return f"{self.dataset}/{self.quarter}/v{self.version}"
 
+    @property
+    def days_late(self) -> int | None:
+        """Days from the statutory deadline to the return's arrival (UTC date, as the
+        compliance matrix counts them); 0 when on time, None when nothing arrived."""
+        if self.received_at is None:
+            return None
+        received = datetime.fromisoformat(self.received_at).astimezone(timezone.utc).date()
+        return max(0, (received - date.fromisoformat(self.due_date)).days)
+
     def asset_extra(self) -> dict:
         """The figures shown on the dataset's Asset event in the Airflow UI."""
         return {
+            "authority": self.authority,
+            "dataset": self.dataset,
             "quarter": self.quarter,
             "version": self.version,
             "status": self.status,
             "rows_in": self.rows_in,
             "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.rows_quarantined,
+            "received_at": self.received_at,
+            "days_late": self.days_late,
         }
 
 
@@ -135,12 +158,15 @@ class Staging:
         failures: list[str] | None = None,
         validation: dict | None = None,
         validation_html: str | None = None,
+        provenance: dict | None = None,
     ) -> LedgerEntry:
         """Write a return as the next version, unless the same files are already the newest
         version (re-running a task is a no-op that returns it; re-sending an older version's
         files makes them the newest again). Only an accepted
         return gets a parquet file: a rejected one keeps its ledger entry, quarantine and
-        validation result, and nothing to load."""
+        validation result, and nothing to load. ``provenance`` gives the task fields of
+        csp.provenance (dag_id, run_id, task_id, try_number); host, OS user and code version
+        are this process's (recorded_at says when)."""
         if existing := self.unchanged(dataset.id, quarter, files):
             return existing
         checksum = files_sha256(files)
@@ -173,6 +199,7 @@ class Staging:
             notes=list(notes or []),
             failures=list(failures or []),
             validation_report=f"v{version}.validation.html" if validation_html else None,
+            **audit.complete(provenance),
         )
         if status == ACCEPTED:
             stamped = frame.assign(return_id=entry.return_id, file_sha256=checksum)
@@ -197,7 +224,8 @@ class Staging:
         (folder / "status.json").unlink(missing_ok=True)
         return entry
 
-    def record_status(self, dataset: Dataset, quarter: Quarter, status: str, note: str) -> LedgerEntry:
+    def record_status(self, dataset: Dataset, quarter: Quarter, status: str, note: str, *,
+                      provenance: dict | None = None) -> LedgerEntry:
         """Record a quarter with no return (not held / not received)."""
         entry = LedgerEntry(
             authority=dataset.authority,
@@ -208,6 +236,7 @@ class Staging:
             due_date=quarter.deadline.isoformat(),
             recorded_at=_now(),
             notes=[note],
+            **audit.complete(provenance),
         )
         folder = self.folder(dataset.id, quarter)
         folder.mkdir(parents=True, exist_ok=True)
