@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from contextlib import contextmanager
 
 import pandas as pd
 import pytest
@@ -45,8 +46,18 @@ def text(page: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
+@contextmanager
 def warehouse(settings):
-    return sa.create_engine(settings.warehouse_url)
+    """A connection that is closed and disposed after use: DuckDB refuses a second engine on
+    the same file while one stays open with another configuration."""
+    from csp.warehouse.engine import make_engine
+
+    engine = make_engine(settings.warehouse_url)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def test_every_report_type_is_written_for_every_partnership(analysed_partnership, rendered):
@@ -81,15 +92,19 @@ def test_planted_hotspot_lsoas_are_named(analysed_partnership, rendered):
 def test_compliance_matrix_shows_the_withheld_return(analysed_partnership, rendered):
     dataset, quarter = WITHHELD
     page = html(analysed_partnership, "strategic", signals.TREND_CSP)
-    matrix = pd.read_html(page.split('id="coverage"', 1)[1], match="Statutory returns")[0]
-    row = matrix[matrix["Dataset"].str.startswith("ASB incidents identified")]
-    assert row[quarter].tolist() == ["not received"]
+    matrix = page.split('id="coverage"', 1)[1].split("</table>", 1)[0]
+    header = re.findall(r"<th[^>]*>(.*?)</th>", matrix)
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", matrix, re.S)]
+    asb = [cells for cells in rows if cells and cells[2].startswith("ASB incidents identified")]
+    assert [cells[header.index(quarter)] for cells in asb] == ["not received"]
+    others = [cells[header.index(quarter)] for cells in rows if cells and cells[2] != asb[0][2]]
+    assert "not received" not in others  # only the withheld return is missing
     assert "Provisional" in page and f"council asb from local authority, {quarter} (not received)" in text(page)
 
 
 def test_strategic_figures_equal_the_marts(analysed_partnership, rendered):
     page = text(html(analysed_partnership, "strategic", signals.TREND_CSP))
-    with warehouse(analysed_partnership).connect() as conn:
+    with warehouse(analysed_partnership) as conn:
         total = conn.execute(sa.text("""
             SELECT SUM(events) FROM marts.monthly_counts
             WHERE csp_code = :csp AND area_status = 'in_area' AND month BETWEEN '2025-01-01' AND '2025-12-01'
@@ -114,7 +129,7 @@ def test_tactical_assessment_carries_the_tasking_log(analysed_partnership, rende
 
 def test_county_rollup_escalates_district_priorities(analysed_partnership, rendered):
     page = text(html(analysed_partnership, "county", LEICESTERSHIRE))
-    with warehouse(analysed_partnership).connect() as conn:
+    with warehouse(analysed_partnership) as conn:
         districts = conn.execute(sa.text(
             "SELECT DISTINCT csp_name FROM core.dim_geography WHERE county_code = :c AND in_area"),
             {"c": LEICESTERSHIRE}).scalars().all()
@@ -136,3 +151,34 @@ def test_problem_profile_on_request(analysed_partnership, rendered):
     with pytest.raises(ValueError, match="not a served partnership"):
         with clock.frozen(AS_OF):
             render_report(analysed_partnership, kind="problem_profile", theme="acquisitive", area="E99999999")
+
+
+def test_public_summaries_pass_the_disclosure_test(analysed_partnership, rendered):
+    from disclosure_checks import assert_disclosure_safe
+
+    pages = sorted((analysed_partnership.out_dir / "public_summary").rglob("E*.html"))
+    assert len(pages) == 9
+    for page in pages:
+        assert assert_disclosure_safe(page.read_text()) >= 3, page.name
+
+
+def test_every_report_type_opens_cleanly_in_chromium_and_as_pdf(analysed_partnership, rendered, tmp_path_factory):
+    from report_form_checks import check_html_in_chromium, check_pdf, chromium, h2_headings, screenshot_dir
+
+    shots = screenshot_dir(tmp_path_factory.mktemp("report-screenshots"))
+    out = analysed_partnership.out_dir
+    samples = [next((out / kind).rglob(f"{code}.html")) for kind, code in (
+        ("strategic", signals.TREND_CSP), ("tactical", signals.TREND_CSP), ("public_summary", signals.TREND_CSP),
+        ("county", LEICESTERSHIRE))] + [out / "index.html"]
+    with chromium() as browser:
+        for page in samples:
+            found = check_html_in_chromium(page, shots, browser=browser)
+            assert (found["external_requests"], found["failed_requests"], found["console_errors"],
+                    found["page_errors"]) == (0, 0, 0, 0), (page, found["details"])
+            assert found["screenshot"].exists()
+    for page in samples[:-1]:
+        sections = h2_headings(page)
+        pdf = check_pdf(page.with_suffix(".pdf"), sections, png_dir=shots)
+        assert pdf["outline"] == sections and not pdf["missing_headings"], page
+        assert pdf["page1_png"].exists()
+    print(f"\nreport screenshots: {shots}")

@@ -21,6 +21,10 @@ class Settings:
     area_file: Path
     warehouse_url: str
     out_dir: Path
+    # Object storage the reports are also published to (s3://, gs://, file://...; Airflow's
+    # ObjectStoragePath), with the Airflow connection that holds its credentials.
+    reports_url: str | None = None
+    reports_conn_id: str | None = None
 
     @property
     def landing_dir(self) -> Path:
@@ -53,4 +57,6 @@ def settings() -> Settings:
             "CSP_WAREHOUSE_URL", f"duckdb:///{data_dir / 'warehouse.duckdb'}"
         ),
         out_dir=Path(os.environ.get("CSP_OUT_DIR", PROJECT_DIR / "out")).resolve(),
+        reports_url=os.environ.get("CSP_REPORTS_URL") or None,
+        reports_conn_id=os.environ.get("CSP_REPORTS_CONN_ID") or None,
     )

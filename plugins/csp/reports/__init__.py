@@ -131,6 +131,7 @@ def render_all(settings: Settings, *, problem_profiles: tuple[tuple[str, str], .
     written to the analysts."""
     from csp.reports.delivery import deliver
     from csp.reports.index import write_index
+    from csp.reports.publish import publish
     from csp.warehouse.engine import make_engine
 
     engine = make_engine(settings.warehouse_url)
@@ -147,8 +148,9 @@ def render_all(settings: Settings, *, problem_profiles: tuple[tuple[str, str], .
         render_reports(settings, reports, conn, period, summary)
     engine.dispose()
     write_index(settings.out_dir, names=area_names(area))
-    # Unchanged reports too: a delivery that failed after rendering is retried; receipts
-    # (csp.reports.delivery) keep a report from being sent twice.
+    # Unchanged reports too: a publication or delivery that failed after rendering is retried;
+    # copies are idempotent and receipts (csp.reports.delivery) keep a report from being sent twice.
+    publish(settings, summary.written + summary.unchanged)
     deliver(settings, summary.written + summary.unchanged)
     return summary
 
@@ -158,6 +160,7 @@ def render_report(settings: Settings, *, kind: str, partnership: str | None = No
     """Render one kind of report on demand (`csp report`), always afresh: for one partnership
     or county (``partnership``), or every one; a problem profile needs ``theme`` and ``area``."""
     from csp.reports.index import write_index
+    from csp.reports.publish import publish
     from csp.warehouse.engine import make_engine
 
     if kind not in KINDS:
@@ -180,4 +183,5 @@ def render_report(settings: Settings, *, kind: str, partnership: str | None = No
         summary = render_reports(settings, reports, conn, period, RenderSummary(), force=True)
     engine.dispose()
     write_index(settings.out_dir, names=area_names(served))
+    publish(settings, summary.written)
     return summary.written
