@@ -14,15 +14,16 @@ SEED = 2026
 WITHHELD = ("council_asb", "2025Q3")
 
 
-def build(folder: Path, *, seed: int = SEED, withheld: tuple[str, str] = WITHHELD):
+def build(folder: Path, *, seed: int = SEED, withheld: tuple[str, str] | None = WITHHELD,
+          quarters: int = 12, scale: float = 1.0, as_of: date = AS_OF):
     """Settings of a deployment whose warehouse holds the analysed synthetic partnership."""
     from csp import clock
 
-    with clock.frozen(AS_OF):
-        return _build(Path(folder), seed, withheld)
+    with clock.frozen(as_of):
+        return _build(Path(folder), seed, withheld, quarters, scale)
 
 
-def _build(folder: Path, seed: int, withheld: tuple[str, str]):
+def _build(folder: Path, seed: int, withheld: tuple[str, str] | None, quarters: int, scale: float):
     from csp import ingest
     from csp.analysis.run import run_all
     from csp.config import settings
@@ -38,11 +39,12 @@ def _build(folder: Path, seed: int, withheld: tuple[str, str]):
 
     current = dataclasses.replace(settings(), data_dir=folder, out_dir=folder / "out",
                                   warehouse_url=f"duckdb:///{folder / 'warehouse.duckdb'}")
-    manifest = generate(folder, seed=seed)
-    withheld_dataset, withheld_quarter = withheld
-    for paths in ingest.return_files(current, DATASETS[withheld_dataset], Quarter.parse(withheld_quarter)).values():
-        for path in paths:
-            path.unlink()
+    manifest = generate(folder, seed=seed, quarters=quarters, scale=scale)
+    if withheld is not None:
+        withheld_dataset, withheld_quarter = withheld
+        for paths in ingest.return_files(current, DATASETS[withheld_dataset], Quarter.parse(withheld_quarter)).values():
+            for path in paths:
+                path.unlink()
     staging, key = Staging(current.staging_dir), pseudonym_key()
     for dataset in DATASETS.values():
         for quarter in map(Quarter.parse, manifest["quarters"]):

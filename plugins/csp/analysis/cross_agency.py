@@ -250,6 +250,8 @@ def cluster_rows(places: pd.DataFrame, counts_by_place: pd.DataFrame, csps) -> l
     """One row per CSP and agency naming the night-time-economy cluster's places, with their
     events now and a year earlier."""
     rows = []
+    if places.empty:  # too little data to look for a cluster (a first quarter)
+        return rows
     for (csp, dataset), found in places[places["in_cluster"]].groupby(["csp_code", "source_dataset"]):
         if csp not in csps:
             continue

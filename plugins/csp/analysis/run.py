@@ -45,7 +45,7 @@ import sqlalchemy as sa
 from scipy.spatial import cKDTree
 from sqlalchemy.engine import Connection
 
-from csp.analysis import change, control, hotspots, locations, nte, seasonality, trend, wdq
+from csp.analysis import change, control, hotspots, locations, nte, schemas, seasonality, trend, wdq
 from csp.analysis.cross_agency import cross_agency_table
 from csp.analysis.plan_progress import plan_progress_table
 from csp.analysis.priority_inputs import PLAN_FILE, priorities_from, read_partnership_file
@@ -279,7 +279,9 @@ def run_all(settings: Settings) -> AnalysisSummary:
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS analysis")
         for name, frame in tables.items():
-            replace_table(conn, f"analysis.{name}", frame.assign(reference_month=reference_month.date()))
+            frame, types = schemas.with_columns(name, frame)
+            replace_table(conn, f"analysis.{name}", frame.assign(reference_month=reference_month.date()),
+                          types={**(types or {}), "reference_month": schemas.DT})
         if conn.dialect.name == "postgresql":
             from csp.warehouse.security import apply_security
 

@@ -11,7 +11,10 @@ Products, for the latest reportable period (csp.reports.readiness):
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,21 +110,35 @@ def problem_profile_report(settings: Settings, area: ServedArea, period: Period,
                                      settings.partnership_dir, theme=theme, area=area_code))
 
 
+def pdf_workers() -> int:
+    return int(os.environ.get("CSP_PDF_WORKERS", os.cpu_count() or 1))
+
+
 def render_reports(settings: Settings, reports: list[Report], conn: Connection, period: Period,
                    summary: RenderSummary, *, force: bool = False) -> RenderSummary:
     """Render each report whose inputs changed (or all, with ``force``), with its PDF and its
-    manifest (the return versions and code version it was built from)."""
+    manifest (the return versions and code version it was built from).
+
+    The PDFs are laid out by WeasyPrint in worker processes while this one builds the next
+    report's context: layout is most of the time a report takes, and it needs only the HTML
+    file. A manifest is written only once its PDF exists, so a failure leaves the report to be
+    rendered again by the next run."""
     from csp.reports.pdf import write_pdf
 
-    for report in reports:
-        if not force and readiness.unchanged(report.path, period.fingerprint):
-            summary.unchanged.append(report.path)
-            continue
-        report.write(report.context(conn))
-        write_pdf(report.path)
-        readiness.record(report.path, period, kind=report.kind, subject=report.subject, title=report.title)
-        summary.written.append(report.path)
-        log.info("reports: wrote %s", report.path)
+    with ProcessPoolExecutor(max_workers=pdf_workers(), mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = []
+        for report in reports:
+            if not force and readiness.unchanged(report.path, period.fingerprint):
+                summary.unchanged.append(report.path)
+                continue
+            report.path.with_suffix(".json").unlink(missing_ok=True)  # until its PDF is done
+            report.write(report.context(conn))
+            pending.append((report, pool.submit(write_pdf, report.path)))
+        for report, pdf in pending:
+            pdf.result()
+            readiness.record(report.path, period, kind=report.kind, subject=report.subject, title=report.title)
+            summary.written.append(report.path)
+            log.info("reports: wrote %s and its PDF", report.path)
     return summary
 
 

@@ -108,6 +108,9 @@ def hotspots(conn: Connection, csp_codes: list[str], theme: str | None = None) -
         WHERE h.csp_code IN :codes
         ORDER BY h.theme, h.rank_in_csp, h.lsoa11_code
     """, codes=list(csp_codes))
+    # Numeric even when empty (an empty result comes back as object columns).
+    numeric = ["events", "per_1000_residents", "z", "q_value", "rank_in_csp"]
+    frame[numeric] = frame[numeric].astype(float)
     return frame if theme is None else frame[frame["theme"] == theme].reset_index(drop=True)
 
 
