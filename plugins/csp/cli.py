@@ -89,11 +89,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     results = run_with_progress(DagRunner(), quarters)
     failed = [r for r in results if r.state != "success"]
 
-    reports = sorted((current.out_dir / "strategic").rglob("*.html"))
+    reports = sorted(path for path in current.out_dir.glob("*/*/*.html"))
     print(f"\nWarehouse: {current.warehouse_url}")
-    print(f"Reports ({len(reports)}) in {current.out_dir}:")
-    for path in reports:
-        print(f"  {path}")
+    print(f"Reports ({len(reports)} HTML, each with its PDF) in {current.out_dir}:")
+    for kind in sorted({path.parent.parent.name for path in reports}):
+        mine = [path for path in reports if path.parent.parent.name == kind]
+        print(f"  {kind:<15} {len(mine)} in {mine[0].parent}")
+    print(f"Open {current.out_dir / 'index.html'} for the list of every report.")
     print(f"Done in {time.monotonic() - started:.0f} s.")
     if failed:
         print(f"FAILED runs: {failed}", file=sys.stderr)
