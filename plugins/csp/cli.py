@@ -138,7 +138,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         report = report.last(args.last)
     action = report.needs_action
     if args.format == "csv":
-        report.matrix.to_csv(sys.stdout, index=False)
+        from csp import csv_safety
+
+        csv_safety.neutralise(report.matrix).to_csv(sys.stdout, index=False)
         return STATUS_EXIT if len(action) else 0
 
     quarters = sorted(report.matrix["quarter"].unique())

@@ -15,15 +15,20 @@ import pandas as pd
 TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev|Lord|Lady)"
 # Order matters: emails before numbers (they contain digits), NHS numbers before phones
 # (both are ten digits; only a valid checksum makes an NHS number).
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_DATE = rf"(?:\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}\s+\d{{4}})"
 PATTERNS: dict[str, re.Pattern] = {
     "email": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    # A date is personal only as someone's birth date: the label says so ("DOB 17/04/2011").
+    "date_of_birth": re.compile(
+        rf"(?:\bDOB\b|\bD\.O\.B\b\.?|\bdate of birth\b|\bborn(?:\s+on)?\b)[:\s]*{_DATE}", re.IGNORECASE),
     "nhs_number": re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)"),
     "phone": re.compile(r"(?<![\w+])(?:\+44\s?\(?0?\)?\s?|\(?0)\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\d)"),
     "postcode": re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE),
     "name": re.compile(rf"\b{TITLES}\.?\s+[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)?"),
 }
-LABELS = {"email": "[email]", "nhs_number": "[nhs number]", "phone": "[phone]",
-          "postcode": "[postcode]", "name": "[name]"}
+LABELS = {"email": "[email]", "date_of_birth": "[date of birth]", "nhs_number": "[nhs number]",
+          "phone": "[phone]", "postcode": "[postcode]", "name": "[name]"}
 
 
 def is_nhs_number(candidate: str) -> bool:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from csp import provenance as audit
+from csp import csv_safety, provenance as audit
 from csp.quarters import Quarter
 from csp.registry import Dataset
 from csp.schema import to_arrow
@@ -216,7 +216,7 @@ class Staging:
             )
         _write_atomically(
             folder / f"v{version}.quarantine.csv",
-            lambda p: quarantine.to_csv(p, index=False),
+            lambda p: csv_safety.to_csv(quarantine, p),  # a file name can carry a formula
         )
         _write_atomically(folder / f"v{version}.json", lambda p: _write_entry(entry, p))
         # A return that arrives after being recorded "not received" replaces that record;

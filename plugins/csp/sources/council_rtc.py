@@ -17,6 +17,8 @@ from csp.sources.stats19 import COUNT_COLUMNS, casualty_counts
 
 SEVERITIES = {"Fatal": "killed", "Serious": "serious", "Slight": "slight"}
 KEY = ["Reference Number", "Accident Date"]
+# The British National Grid's extent in metres: anything else (a typo, 'inf') is no place.
+GRID_EASTINGS, GRID_NORTHINGS = (0, 700_000), (0, 1_300_000)
 
 
 def parse(dataset, format_id, paths, quarter) -> Parsed:
@@ -33,7 +35,8 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     timing = when(verdicts, rows, "Accident Date", "Time (24hr)", quarter, date_format="%d/%m/%Y", form="DD/MM/YYYY")
     easting, bad_east = parse_number(rows["Grid Ref: Easting"])
     northing, bad_north = parse_number(rows["Grid Ref: Northing"])
-    verdicts.flag(bad_east | bad_north | (easting.isna() != northing.isna()),
+    off_grid = easting.notna() & ~(easting.between(*GRID_EASTINGS) & northing.between(*GRID_NORTHINGS))
+    verdicts.flag(bad_east | bad_north | (easting.isna() != northing.isna()) | off_grid,
                   "invalid_coordinates", "Grid Ref: Easting/Northing are not British National Grid metres")
     verdicts.flag(rows["Reference Number"].eq(""), "invalid_value", "Reference Number is blank")
 

@@ -7,6 +7,7 @@ from csp.sources.frames import ISO_DATE, Parsed, Verdicts, canonical_frame, keep
 from csp.sources.reading import read_files
 
 MEASURE = "persons_in_drug_treatment"
+MAX_COUNT = 10**9  # more persons than England has: a typo, not a count
 AREA_TYPES = ("district", "outward_postcode")
 AREA_PATTERNS = {"district": r"[EW]0[6-9]\d{6}", "outward_postcode": r"[A-Z]{1,2}\d[A-Z\d]?"}
 
@@ -26,10 +27,11 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
                                                                           area_code.str.fullmatch(AREA_PATTERNS["outward_postcode"]))
     verdicts.flag(~valid_code, "invalid_value", "area_code is not a district code or outward postcode as area_type says")
     count, not_number = parse_number(rows["persons_in_treatment"])
-    verdicts.flag(not_number | count.isna() | (count < 0) | count.ne(count.round()),
-                  "invalid_count", "persons_in_treatment is not a whole number of zero or more")
+    # between() is False for NaN and infinity; the bound keeps a typo from overflowing Int64
+    valid_count = ~not_number & count.between(0, MAX_COUNT) & count.eq(count.round())
+    verdicts.flag(~valid_count, "invalid_count", "persons_in_treatment is not a whole number of zero or more")
     values = {"measure": MEASURE, "period_start": start, "period_end": end, "area_code": area_code,
-              "area_type": area_type, "value": count.round().astype("Int64")}
+              "area_type": area_type, "value": count.where(valid_count).round().astype("Int64")}
     ok = verdicts.ok
     frame = canonical_frame(dataset, rows[ok], **keep(values, ok))
     return Parsed(frame, verdicts.quarantine(), len(rows), 0, table.notes)

@@ -7,6 +7,7 @@ numbers stay physical.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -65,13 +66,25 @@ def _decode(path: Path, raw: bytes) -> str:
     raise SourceError(path, "unreadable_encoding", "neither UTF-8 nor Windows-1252 text")
 
 
+@contextlib.contextmanager
+def _field_size_limit(size: int):
+    """The csv module refuses a field longer than 128 KiB; pandas and Arrow do not."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, size))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def check_complete(path: Path, text: str) -> None:
     """A file cut short in transfer ends mid-row: no line end, and a last row with fewer
     fields than the header. Refused whole (what followed the cut is lost too), rather than
     reading the short row's missing cells as blanks."""
     if not text or text.endswith(("\n", "\r")):
         return
-    records = list(csv.reader(io.StringIO(text, newline="")))
+    with _field_size_limit(len(text)):  # a long free-text cell is data, not a fault
+        records = list(csv.reader(io.StringIO(text, newline="")))
     if len(records) > 1 and len(records[-1]) < len(records[0]):
         raise SourceError(
             path, "truncated_file",
