@@ -11,10 +11,8 @@ Products, for the latest reportable period (csp.reports.readiness):
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,29 +114,25 @@ def pdf_workers() -> int:
 
 def render_reports(settings: Settings, reports: list[Report], conn: Connection, period: Period,
                    summary: RenderSummary, *, force: bool = False) -> RenderSummary:
-    """Render each report whose inputs changed (or all, with ``force``), with its PDF and its
-    manifest (the return versions and code version it was built from).
+    """Render each report whose inputs changed (or all, with ``force``), then their PDFs (laid
+    out side by side, csp.reports.pdf.write_pdfs), then their manifests (the return versions
+    and code version each was built from). A manifest is written only once its PDF exists, so
+    a failure leaves the reports to be rendered again by the next run."""
+    from csp.reports.pdf import write_pdfs
 
-    The PDFs are laid out by WeasyPrint in worker processes while this one builds the next
-    report's context: layout is most of the time a report takes, and it needs only the HTML
-    file. A manifest is written only once its PDF exists, so a failure leaves the report to be
-    rendered again by the next run."""
-    from csp.reports.pdf import write_pdf
-
-    with ProcessPoolExecutor(max_workers=pdf_workers(), mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = []
-        for report in reports:
-            if not force and readiness.unchanged(report.path, period.fingerprint):
-                summary.unchanged.append(report.path)
-                continue
-            report.path.with_suffix(".json").unlink(missing_ok=True)  # until its PDF is done
-            report.write(report.context(conn))
-            pending.append((report, pool.submit(write_pdf, report.path)))
-        for report, pdf in pending:
-            pdf.result()
-            readiness.record(report.path, period, kind=report.kind, subject=report.subject, title=report.title)
-            summary.written.append(report.path)
-            log.info("reports: wrote %s and its PDF", report.path)
+    rendered = []
+    for report in reports:
+        if not force and readiness.unchanged(report.path, period.fingerprint):
+            summary.unchanged.append(report.path)
+            continue
+        report.path.with_suffix(".json").unlink(missing_ok=True)  # until its PDF is done
+        report.write(report.context(conn))
+        rendered.append(report)
+    write_pdfs([report.path for report in rendered], pdf_workers())
+    for report in rendered:
+        readiness.record(report.path, period, kind=report.kind, subject=report.subject, title=report.title)
+        summary.written.append(report.path)
+        log.info("reports: wrote %s and its PDF", report.path)
     return summary
 
 

@@ -5,6 +5,8 @@ silently lose a chart that the HTML would load from elsewhere."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 from csp.reports.rendering import TEMPLATES
@@ -61,3 +63,36 @@ def write_pdf(html_path: Path) -> Path:
         pdf_path.unlink(missing_ok=True)
         raise ExternalResourceError(f"{html_path}: {error.__cause__ or error}") from error
     return pdf_path
+
+
+class PdfFailed(RuntimeError):
+    """A worker could not lay out its PDFs; the message holds the end of its error output."""
+
+
+def write_pdfs(html_paths: list[Path], workers: int) -> list[Path]:
+    """The PDF of every report, laid out by up to ``workers`` fresh interpreters
+    (``python -m csp.reports.pdf FILE...``) running side by side: layout is most of the time a
+    report takes and it is pure Python, so threads would not help. Fresh interpreters rather
+    than multiprocessing: inside an Airflow task a spawned child would import the task
+    runner's main module, which refuses to start outside the supervisor."""
+    paths = [Path(p) for p in html_paths]
+    if workers <= 1 or len(paths) <= 1:
+        return [write_pdf(p) for p in paths]
+    chunks = [paths[i::workers] for i in range(min(workers, len(paths)))]
+    procs = [subprocess.Popen([sys.executable, "-m", "csp.reports.pdf", *map(str, chunk)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for chunk in chunks]
+    failures = [(proc, proc.communicate()[1]) for proc in procs]
+    failures = [(proc, err) for proc, err in failures if proc.returncode != 0]
+    if failures:
+        raise PdfFailed("; ".join(f"PDF worker exit {proc.returncode}: {err.strip()[-2000:]}" for proc, err in failures))
+    return [p.with_suffix(".pdf") for p in paths]
+
+
+def main(argv: list[str]) -> int:
+    for path in argv:
+        write_pdf(Path(path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
