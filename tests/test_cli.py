@@ -301,8 +301,6 @@ def test_report_problem_profile_needs_theme_and_area(capsys):
 
 
 def test_report_calls_render_report_and_prints_what_it_wrote(workspace, monkeypatch, capsys):
-    if not hasattr(csp.reports, "render_report"):
-        pytest.skip("csp.reports.render_report does not exist yet")
     calls = []
 
     def render_report(settings, **kwargs):

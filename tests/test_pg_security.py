@@ -137,12 +137,14 @@ def test_roles_and_row_level_security_isolate_partnerships(workspace, postgres_u
     owner = make_engine(postgres_url)
     with owner.begin() as conn:
         summary = apply_security(conn)  # idempotent: a second run changes nothing
-    # One quarter gives no hotspots: an empty analysis.hotspots has no csp_code column, so it
-    # is withheld from analysts (fails closed) rather than shared.
-    assert summary.owned == [] and summary.withheld == ["analysis.hotspots"]
+    # One quarter gives no hotspots, but every analysis table keeps its columns even when
+    # empty (csp.analysis.schemas), so none is withheld for want of a csp_code column.
+    assert summary.owned == [] and summary.withheld == []
     expected_rls = {"marts.area_rates", "marts.burglary_rates", "marts.monthly_counts",
                     "marts.outward_code_counts", "marts.rolling_12_months",
-                    "analysis.change", "analysis.exceedances", "analysis.harm", "analysis.trend"}
+                    "analysis.change", "analysis.exceedances", "analysis.harm", "analysis.trend",
+                    "analysis.hotspots", "analysis.priorities", "analysis.priority_audit",
+                    "analysis.cross_agency", "analysis.plan_progress", "analysis.repeat_locations"}
     assert expected_rls <= set(summary.row_level)
     assert set(summary.shared) <= AREA_WIDE_TABLES
 

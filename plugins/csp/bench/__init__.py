@@ -9,8 +9,8 @@ them:
   datasets read the street files: crimes -> police_crimes, ASB -> police_incidents), then the
   same return end to end through ``csp.ingest.ingest_return`` into a separate data folder;
 - every other dataset's returns end to end (so the warehouse holds all datasets);
-- warehouse load, SQL models, analysis (skipped until ``csp.analysis`` has an entry point)
-  and every report of every CSP, on a new DuckDB file and on a new PostgreSQL database
+- warehouse load, SQL models, analysis and every report of every CSP (HTML and PDF), on a new
+  DuckDB file and on a new PostgreSQL database
   (``csp_bench_<pid>_<scale>``, dropped at the end; skipped with the reason if the server
   does not answer);
 - the fixed baselines on the same police files (``csp.bench.baselines``).
@@ -248,9 +248,10 @@ def _run_scale(scale: Scale, root: Path, base: Settings, runner: Runner, postgre
         pg = replace(duck, warehouse_url=pg_url, out_dir=work.root / "out_postgres")
         runs.append(runner.measure(label, report.LOAD_PG, [(stages.warehouse_load, pg)]))
         runs.append(runner.measure(label, report.MODELS_PG, [(stages.models, pg)]))
+        runs.append(runner.measure(label, report.ANALYSIS_PG, [(stages.analysis, pg)]))
         runs.append(runner.measure(label, report.REPORTS_PG, [(stages.reports, pg)]))
     else:
-        runs += [StageRun(label, s, skipped=postgres.reason) for s in (report.LOAD_PG, report.MODELS_PG, report.REPORTS_PG)]
+        runs += [StageRun(label, s, skipped=postgres.reason) for s in (report.LOAD_PG, report.MODELS_PG, report.ANALYSIS_PG, report.REPORTS_PG)]
 
     runs.append(runner.measure(label, report.RAW_DUCK, [(baselines.raw_duckdb, files, work.root / "raw.duckdb", rows)]))
     if pg_url:

@@ -16,12 +16,12 @@ PARSE, DEPERSONALISE, VALIDATE, STAGE = "police: parse", "police: depersonalise"
 INGEST = "police: ingest end to end"
 OTHERS = "other datasets: ingest"
 LOAD_DUCK, MODELS_DUCK, REPORTS_DUCK = "warehouse load (DuckDB)", "models (DuckDB)", "reports (DuckDB)"
-ANALYSIS = "analysis"
+ANALYSIS, ANALYSIS_PG = "analysis (DuckDB)", "analysis (PostgreSQL)"
 LOAD_PG, MODELS_PG, REPORTS_PG = "warehouse load (PostgreSQL)", "models (PostgreSQL)", "reports (PostgreSQL)"
 RAW_DUCK, RAW_PG, NAIVE = "baseline: raw DuckDB", "baseline: raw PG COPY", "baseline: naive peer"
 POLICE_STAGES = (PARSE, DEPERSONALISE, VALIDATE, STAGE, INGEST)
 STAGES = (*POLICE_STAGES, OTHERS, LOAD_DUCK, MODELS_DUCK, ANALYSIS, REPORTS_DUCK,
-          LOAD_PG, MODELS_PG, REPORTS_PG, RAW_DUCK, RAW_PG, NAIVE)
+          LOAD_PG, MODELS_PG, ANALYSIS_PG, REPORTS_PG, RAW_DUCK, RAW_PG, NAIVE)
 HEADER = ("scale", "stage", "rows", "seconds", "rows/s", "peak MiB",
           "x raw DuckDB", "x raw PG COPY", "naive / ours")
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"

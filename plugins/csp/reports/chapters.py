@@ -38,6 +38,19 @@ def seasonality_words(index: pd.DataFrame, theme: str) -> str | None:
             f"{int(high.years_used)} years across the force area.")
 
 
+def repeat_summary(rows: pd.DataFrame) -> dict | None:
+    """The theme's repeat-location figures and its top repeat locations (named by LSOA and
+    ward; the location key itself is never shown), or None where nothing is located by a point."""
+    if rows.empty or not rows["keyed_events"].fillna(0).astype(float).sum():
+        return None
+    first = rows.iloc[0]
+    return {"keyed_events": int(first["keyed_events"]), "locations": int(first["locations"]),
+            "repeat_locations": int(first["repeat_locations"]), "min_events": int(first["min_events"]),
+            "events_at_repeat_locations": int(first["events_at_repeat_locations"]),
+            "repeat_share": first["repeat_share"],
+            "top": rows[rows["rank"].notna()].to_dict("records")}
+
+
 def theme_chapters(conn: Connection, partnership: Partnership, period: Period, reference_dir: Path, *,
                    themes: pd.DataFrame, tests: pd.DataFrame, priorities: pd.DataFrame,
                    hotspots: pd.DataFrame, cross_agency: pd.DataFrame, only: str | None = None) -> list[dict]:
@@ -71,7 +84,7 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
             "seasonality": seasonality_words(seasonal, row.theme),
             "hotspots": hot_named.to_dict("records"),
             "hotspot_classes": hot["hotspot_class"].value_counts().to_dict(),
-            "repeats": repeats[repeats["theme"] == row.theme].to_dict("records"),
+            "repeats": repeat_summary(repeats[repeats["theme"] == row.theme]),
             "cross_agency": cross_agency[cross_agency["picture"] == PICTURE_OF_THEME.get(row.theme)].to_dict("records")
             if row.theme in PICTURE_OF_THEME else [],
             "chart": charts.monthly_series(

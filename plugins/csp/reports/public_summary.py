@@ -31,6 +31,7 @@ from csp.reports.rendering import render
 TEMPLATE = "public_summary.html.j2"
 NO_WARD = "No ward recorded"
 
+NOTHING_RECORDED = "all_themes"
 
 def public_summary(conn: Connection, partnership: Partnership, period: Period) -> dict:
     codes = [partnership.code]
@@ -47,7 +48,8 @@ def public_summary(conn: Connection, partnership: Partnership, period: Period) -
         SELECT DISTINCT ward_code, ward_name FROM core.dim_geography WHERE csp_code IN :codes AND in_area
     """, codes=codes)
 
-    themes = _themes(events)
+    # A partnership with nothing recorded yet still gets its tables: zeros, under one row.
+    themes = _themes(events) or {NOTHING_RECORDED: "All themes"}
     current = events[events["month"] >= bounds["start"]]
     previous = events[events["month"] < bounds["start"]]
     by_quarter = _by_quarter(current, period, themes)

@@ -126,35 +126,34 @@ def seasonal_index(conn: Connection) -> pd.DataFrame:
     return read(conn, "SELECT theme, month_of_year, mean_events, \"index\", years_used FROM analysis.seasonal_index")
 
 
+def csp_rows(conn: Connection, table: str, csp_codes: list[str], order_by: str) -> pd.DataFrame:
+    """Every row of an analysis table for the partnerships, in ``order_by`` order."""
+    return read(conn, f"SELECT * FROM analysis.{table} WHERE csp_code IN :codes ORDER BY {order_by}",
+                codes=list(csp_codes))
+
+
 def priorities(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
-    frame = read(conn, "SELECT * FROM analysis.priorities WHERE csp_code IN :codes ORDER BY csp_code, rank, theme",
-                 codes=list(csp_codes))
-    frame["theme_name"] = frame["theme"].map(theme_name)
-    return frame
+    frame = csp_rows(conn, "priorities", csp_codes, "csp_code, rank, theme")
+    return frame.assign(theme_name=frame["theme"].map(theme_name))
 
 
 def priority_audit(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
-    return read(conn, "SELECT * FROM analysis.priority_audit WHERE csp_code IN :codes ORDER BY csp_code, theme, factor",
-                codes=list(csp_codes))
+    return csp_rows(conn, "priority_audit", csp_codes, "csp_code, theme, factor")
 
 
 def cross_agency(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
-    return read(conn, "SELECT * FROM analysis.cross_agency WHERE csp_code IN :codes ORDER BY csp_code, picture, measure",
-                codes=list(csp_codes))
+    return csp_rows(conn, "cross_agency", csp_codes, "csp_code, picture, measure")
 
 
 def plan_progress(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
-    frame = read(conn, "SELECT * FROM analysis.plan_progress WHERE csp_code IN :codes ORDER BY csp_code, theme, quarter",
-                 codes=list(csp_codes))
-    frame["theme_name"] = frame["theme"].map(theme_name)
-    return frame
+    frame = csp_rows(conn, "plan_progress", csp_codes, "csp_code, theme, quarter")
+    return frame.assign(theme_name=frame["theme"].map(theme_name))
 
 
 def repeat_locations(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
-    """Repeat locations, where the analysis produced them (csp.analysis.locations)."""
-    if not table_exists(conn, "analysis", "repeat_locations"):
-        return pd.DataFrame(columns=["csp_code", "theme"])
-    return read(conn, "SELECT * FROM analysis.repeat_locations WHERE csp_code IN :codes", codes=list(csp_codes))
+    """Per CSP and theme the repeat-location summary, with one row per top repeat location
+    (csp.analysis.locations; ``rank`` is null on the row of a theme with none)."""
+    return csp_rows(conn, "repeat_locations", csp_codes, "csp_code, theme, rank")
 
 
 def displacement(conn: Connection) -> pd.DataFrame:

@@ -149,7 +149,7 @@ def _arrow_table(data: bytes, pick) -> _ArrowRead | None:
                 strings_can_be_null=False, quoted_strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    except pa.ArrowException:
         # Arrow refuses the file (a ragged row, a blank line...): pandas reads it, or refuses
         # it with the message, file and line the user is shown.
         return None
