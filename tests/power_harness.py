@@ -57,7 +57,7 @@ def _analyse(root: str, seed: int, signals: bool) -> dict:
     load_returns(engine, current)
     with engine.begin() as conn:
         models.build(conn)
-    run_all(current)
+    run_all(current, locations=False)
     with engine.connect() as conn:
         tables = {name: pd.read_sql(sa.text(f"SELECT * FROM analysis.{name}"), conn)
                   for name in ("change", "trend", "hotspots", "seasonal_index", "displacement",

@@ -45,7 +45,8 @@ import sqlalchemy as sa
 from scipy.spatial import cKDTree
 from sqlalchemy.engine import Connection
 
-from csp.analysis import change, control, hotspots, locations, nte, schemas, seasonality, trend, wdq
+from csp.analysis import change, control, hotspots, nte, schemas, seasonality, trend, wdq
+from csp.analysis import locations as location_analysis
 from csp.analysis.cross_agency import cross_agency_table
 from csp.analysis.plan_progress import plan_progress_table
 from csp.analysis.priority_inputs import PLAN_FILE, priorities_from, read_partnership_file
@@ -244,8 +245,11 @@ def displacement_table(settings: Settings, conn: Connection, reference_month) ->
     return result.assign(initiative_start=start.date(), months_compared=months, dataset="police_crimes")
 
 
-def run_all(settings: Settings) -> AnalysisSummary:
-    """Analyse the reportable period and replace the analysis tables."""
+def run_all(settings: Settings, *, locations: bool = True) -> AnalysisSummary:
+    """Analyse the reportable period and replace the analysis tables. The location analyses
+    read every point-located event (Knox compares every pair within 400 m); the power tests,
+    which analyse 40 synthetic partnerships and use none of their results, pass
+    ``locations=False``."""
     from csp.reports.readiness import reportable_period
 
     engine = make_engine(settings.warehouse_url)
@@ -274,8 +278,9 @@ def run_all(settings: Settings) -> AnalysisSummary:
         plan = read_partnership_file(settings.partnership_dir, PLAN_FILE,
                                      ["csp_code", "priority_theme", "measure", "baseline_period", "target_change_pct"])
         tables["plan_progress"] = plan_progress_table(conn, plan, monthly_by_dataset(conn), reference_month)
-        tables["repeat_locations"] = locations.repeat_location_table(conn, reference_month)
-        tables["near_repeats"] = locations.knox_table(conn, reference_month)
+        if locations:
+            tables["repeat_locations"] = location_analysis.repeat_location_table(conn, reference_month)
+            tables["near_repeats"] = location_analysis.knox_table(conn, reference_month)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS analysis")
         for name, frame in tables.items():
