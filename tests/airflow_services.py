@@ -195,8 +195,9 @@ class AirflowApi:
         response = httpx.post(f"{base_url}/auth/token", json={"username": username, "password": password},
                               timeout=30)
         response.raise_for_status()
+        self.token = response.json()["access_token"]
         self.client = httpx.Client(base_url=f"{base_url}/api/v2", timeout=30,
-                                   headers={"Authorization": f"Bearer {response.json()['access_token']}"})
+                                   headers={"Authorization": f"Bearer {self.token}"})
 
     def close(self) -> None:
         self.client.close()
@@ -255,3 +256,23 @@ def _format_error(error: dict) -> list[str]:
     frames = [f for f in error.get("frames", []) if "site-packages" not in f.get("filename", "")]
     return ([f'  File "{f["filename"]}", line {f["lineno"]}, in {f["name"]}' for f in frames]
             + [f'{error.get("exc_type")}: ' + "\n".join(str(error.get("exc_value")).splitlines()[:12])])
+
+
+def screenshot_dag_list(base_url: str, token: str, dag_ids: set[str], path: Path) -> str:
+    """Open the Airflow UI's DAG list in headless Chromium as the logged-in operator (the JWT
+    in the cookie the UI reads after a login), wait until every DAG id is shown, save a
+    screenshot and return the page's text."""
+    from report_form_checks import chromium
+
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        context.add_cookies([{"name": "_token", "value": token, "url": base_url}])
+        page = context.new_page()
+        page.goto(f"{base_url}/dags", wait_until="networkidle")
+        for dag_id in sorted(dag_ids):
+            page.get_by_text(dag_id, exact=True).first.wait_for(timeout=30_000)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+        text = page.inner_text("body")
+        context.close()
+    return text

@@ -13,7 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from airflow_services import USERNAME, AirflowApi, AirflowServices, airflow_environment, free_port, \
-    write_password_file
+    screenshot_dag_list, write_password_file
+from report_form_checks import screenshot_dir
+
 from csp.config import PROJECT_DIR
 from csp.geography import partnerships
 from csp.quarters import Quarter
@@ -165,6 +167,14 @@ def test_one_quarter_through_the_real_services(cycle):
             assert event["extra"]["rows_loaded"] > 0
             consumers = {(r["dag_id"], r["run_id"]) for r in event["created_dagruns"]}
             assert len(consumers) == 1 and consumers <= {("warehouse", i) for i in warehouse_run_ids}, event
+
+        # What the engineer sees: the UI's DAG list, every DAG on it, in headless Chromium.
+        every_dag = api.dag_ids()
+        shot = screenshot_dir(cycle["out_dir"].parent / "screenshots") / "airflow-dag-list.png"
+        text = screenshot_dag_list(services.base_url, api.token, every_dag, shot)
+        assert every_dag >= ALL_DAGS and all(dag_id in text for dag_id in every_dag)
+        assert shot.stat().st_size > 10_000
+        print(f"Airflow UI screenshot ({len(every_dag)} DAGs): {shot}")
     finally:
         api.close()
 

@@ -204,3 +204,18 @@ def test_index_of_an_empty_folder_says_so(tmp_path):
     page = write_index(tmp_path).read_text()
 
     assert "No report has been generated yet." in page and "0 reports in this folder" in page
+
+
+def test_pdfs_laid_out_by_worker_processes_and_failures_raised(tmp_path):
+    from csp.reports.pdf import PdfFailed, PdfLayout
+
+    reports = [write_report(tmp_path / str(i), name=code) for i, code in enumerate(("E22000164", "E22000165", "E22000166"))]
+    with PdfLayout(2) as layout:
+        for report in reports:
+            layout.submit(report)
+    assert all(report.with_suffix(".pdf").stat().st_size > 1000 for report in reports)
+    bad = write_report(tmp_path / "bad", body=REPORT.replace("{% block content %}", '{% block content %}<img src="http://example.invalid/x.png">'))
+    with pytest.raises(PdfFailed, match="example.invalid"):
+        with PdfLayout(2) as layout:
+            layout.submit(bad)
+    assert not bad.with_suffix(".pdf").exists()

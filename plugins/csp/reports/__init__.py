@@ -114,21 +114,23 @@ def pdf_workers() -> int:
 
 def render_reports(settings: Settings, reports: list[Report], conn: Connection, period: Period,
                    summary: RenderSummary, *, force: bool = False) -> RenderSummary:
-    """Render each report whose inputs changed (or all, with ``force``), then their PDFs (laid
-    out side by side, csp.reports.pdf.write_pdfs), then their manifests (the return versions
-    and code version each was built from). A manifest is written only once its PDF exists, so
-    a failure leaves the reports to be rendered again by the next run."""
-    from csp.reports.pdf import write_pdfs
+    """Render each report whose inputs changed (or all, with ``force``), its PDF (laid out by
+    worker processes while the next report renders, csp.reports.pdf.PdfLayout), then the
+    manifests (the return versions and code version each was built from). A manifest is
+    written only once every PDF exists, so a failure leaves the reports to be rendered again
+    by the next run."""
+    from csp.reports.pdf import PdfLayout
 
     rendered = []
-    for report in reports:
-        if not force and readiness.unchanged(report.path, period.fingerprint):
-            summary.unchanged.append(report.path)
-            continue
-        report.path.with_suffix(".json").unlink(missing_ok=True)  # until its PDF is done
-        report.write(report.context(conn))
-        rendered.append(report)
-    write_pdfs([report.path for report in rendered], pdf_workers())
+    with PdfLayout(pdf_workers()) as layout:
+        for report in reports:
+            if not force and readiness.unchanged(report.path, period.fingerprint):
+                summary.unchanged.append(report.path)
+                continue
+            report.path.with_suffix(".json").unlink(missing_ok=True)  # until its PDF is done
+            report.write(report.context(conn))
+            layout.submit(report.path)
+            rendered.append(report)
     for report in rendered:
         readiness.record(report.path, period, kind=report.kind, subject=report.subject, title=report.title)
         summary.written.append(report.path)

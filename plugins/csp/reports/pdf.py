@@ -4,9 +4,11 @@ references any resource other than an inline data: URI is an error, so a PDF can
 silently lose a chart that the HTML would load from elsewhere."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from csp.reports.rendering import TEMPLATES
@@ -66,31 +68,66 @@ def write_pdf(html_path: Path) -> Path:
 
 
 class PdfFailed(RuntimeError):
-    """A worker could not lay out its PDFs; the message holds the end of its error output."""
+    """A layout worker failed; the message holds the end of its error output."""
 
 
-def write_pdfs(html_paths: list[Path], workers: int) -> list[Path]:
-    """The PDF of every report, laid out by up to ``workers`` fresh interpreters
-    (``python -m csp.reports.pdf FILE...``) running side by side: layout is most of the time a
-    report takes and it is pure Python, so threads would not help. Fresh interpreters rather
-    than multiprocessing: inside an Airflow task a spawned child would import the task
-    runner's main module, which refuses to start outside the supervisor."""
-    paths = [Path(p) for p in html_paths]
-    if workers <= 1 or len(paths) <= 1:
-        return [write_pdf(p) for p in paths]
-    chunks = [paths[i::workers] for i in range(min(workers, len(paths)))]
-    procs = [subprocess.Popen([sys.executable, "-m", "csp.reports.pdf", *map(str, chunk)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for chunk in chunks]
-    failures = [(proc, proc.communicate()[1]) for proc in procs]
-    failures = [(proc, err) for proc, err in failures if proc.returncode != 0]
-    if failures:
-        raise PdfFailed("; ".join(f"PDF worker exit {proc.returncode}: {err.strip()[-2000:]}" for proc, err in failures))
-    return [p.with_suffix(".pdf") for p in paths]
+class PdfLayout:
+    """Lays out PDFs in ``workers`` fresh interpreters (``python -m csp.reports.pdf``, reading
+    HTML paths from stdin) while the caller goes on rendering the next report: layout is most
+    of the time a report takes and it is pure Python, so threads would not help. Fresh
+    interpreters rather than multiprocessing: inside an Airflow task a spawned child imports
+    the task runner's main module, which refuses to start outside the supervisor. With one
+    worker the layout runs here, at once. Leaving the block waits for every PDF and raises
+    PdfFailed if any could not be written."""
+
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+        self.procs: list[tuple[subprocess.Popen, object]] = []
+        self.submitted = 0
+
+    def __enter__(self) -> PdfLayout:
+        return self
+
+    def _start(self) -> None:
+        for _ in range(self.workers):
+            errors = tempfile.TemporaryFile(mode="w+")  # a file, so a chatty worker never blocks
+            proc = subprocess.Popen([sys.executable, "-m", "csp.reports.pdf", "-"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL, stderr=errors, text=True)
+            self.procs.append((proc, errors))
+
+    def submit(self, html_path: Path) -> None:
+        if self.workers == 1:
+            write_pdf(html_path)
+            return
+        if not self.procs:  # started on the first report: a run with nothing to render starts none
+            self._start()
+        proc, _ = self.procs[self.submitted % len(self.procs)]
+        self.submitted += 1
+        try:
+            proc.stdin.write(f"{html_path}\n")
+            proc.stdin.flush()
+        except BrokenPipeError:
+            return  # the worker has died: its error is raised on leaving the block
+
+    def __exit__(self, *exc) -> None:
+        failures = []
+        for proc, errors in self.procs:
+            with contextlib.suppress(BrokenPipeError):  # a worker that died: reported below
+                proc.stdin.close()
+            if proc.wait() != 0:
+                errors.seek(0)
+                failures.append(f"PDF worker exit {proc.returncode}: {errors.read().strip()[-2000:]}")
+            errors.close()
+        if failures and exc[0] is None:
+            raise PdfFailed("; ".join(failures))
 
 
 def main(argv: list[str]) -> int:
-    for path in argv:
-        write_pdf(Path(path))
+    """``python -m csp.reports.pdf FILE...``, or ``-``: the HTML paths one per line on stdin."""
+    paths = (line.strip() for line in sys.stdin) if argv == ["-"] else iter(argv)
+    for path in paths:
+        if path:
+            write_pdf(Path(path))
     return 0
 
 
