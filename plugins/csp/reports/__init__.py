@@ -100,9 +100,11 @@ def planned_reports(settings: Settings, area: ServedArea, period: Period, kinds=
 
 def problem_profile_report(settings: Settings, area: ServedArea, period: Period, theme: str, area_code: str) -> Report:
     from csp.reports.problem_profile import problem_profile
+    from csp.reports.queries import theme_name
 
     return Report(
-        "problem_profile", f"{area_code}/{theme}", f"Problem profile: {theme} in {area_code}", "problem_profile.html.j2",
+        "problem_profile", f"{area_code}/{theme}", f"Problem profile: {theme_name(theme)} in {area_code}",
+        "problem_profile.html.j2",
         settings.out_dir / "problem_profile" / year_label(period) / f"{area_code}_{theme}.html",
         lambda conn: problem_profile(conn, area.partnerships, period, settings.reference_dir,
                                      settings.partnership_dir, theme=theme, area=area_code))

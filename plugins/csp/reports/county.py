@@ -30,10 +30,7 @@ def county_rollup(conn: Connection, county: tuple[str, str], districts: list[Par
     names = {p.code: p.name for p in districts}
     themes = queries.theme_year_counts(conn, codes, period)
     totals = themes.groupby(["theme", "theme_name"], as_index=False)[["current_year", "previous_year", "harm"]].sum()
-    totals["change_pct"] = [
-        None if prev < queries.MIN_BASE_FOR_PERCENT else 100.0 * (cur - prev) / prev
-        for cur, prev in zip(totals["current_year"], totals["previous_year"])
-    ]
+    totals["change_pct"] = queries.percent_change(totals["current_year"], totals["previous_year"])
     priorities = queries.priorities(conn, codes)
     recommended = priorities[priorities["is_priority"].astype(bool)].assign(district=lambda f: f["csp_code"].map(names))
     shared = (recommended.groupby(["theme", "theme_name"])["district"].agg(list).reset_index()

@@ -35,6 +35,12 @@ def read(conn: Connection, sql: str, **params) -> pd.DataFrame:
     return pd.read_sql(statement, conn, params=params)
 
 
+def percent_change(current, previous) -> list[float | None]:
+    """Percent change of each pair, None where the earlier count is below MIN_BASE_FOR_PERCENT."""
+    return [None if prev < MIN_BASE_FOR_PERCENT else 100.0 * (cur - prev) / prev
+            for cur, prev in zip(current, previous)]
+
+
 def period_bounds(period: Period) -> dict:
     return {"start": period.quarters[0].start, "end": period.last.months[-1],
             "prev": period.quarters[0].shift(-4).start}
@@ -52,10 +58,7 @@ def theme_year_counts(conn: Connection, csp_codes: list[str], period: Period) ->
         WHERE csp_code IN :codes AND month BETWEEN :prev AND :end AND area_status = 'in_area'
         GROUP BY csp_code, theme
     """, codes=list(csp_codes), **period_bounds(period))
-    frame["change_pct"] = [
-        None if prev < MIN_BASE_FOR_PERCENT else 100.0 * (cur - prev) / prev
-        for cur, prev in zip(frame["current_year"], frame["previous_year"])
-    ]
+    frame["change_pct"] = percent_change(frame["current_year"], frame["previous_year"])
     frame["theme_name"] = frame["theme"].map(theme_name)
     return frame.sort_values(["csp_code", "current_year"], ascending=[True, False]).reset_index(drop=True)
 

@@ -33,10 +33,7 @@ def quarter_counts(conn: Connection, csp: str, period: Period) -> pd.DataFrame:
         months = {pd.Timestamp(m) for m in q.months}
         totals = frame[frame["month"].isin(months)].groupby("theme")["events"].sum()
         out[name] = out["theme"].map(totals).fillna(0).astype(int)
-    out["change_vs_last_year_pct"] = [
-        None if prev < queries.MIN_BASE_FOR_PERCENT else 100.0 * (cur - prev) / prev
-        for cur, prev in zip(out["this_quarter"], out["last_year"])
-    ]
+    out["change_vs_last_year_pct"] = queries.percent_change(out["this_quarter"], out["last_year"])
     out["theme_name"] = out["theme"].map(queries.theme_name)
     return out
 
