@@ -28,6 +28,8 @@ Method
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -72,12 +74,17 @@ def rates_per_1000(
     return table
 
 
-def bng_xy(lon, lat) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 longitude/latitude to British National Grid easting/northing in metres."""
+@functools.cache
+def _to_bng():
+    """One transformer per process: building it reads the PROJ database (~35 ms a time)."""
     from pyproj import Transformer
 
-    tr = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-    x, y = tr.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+
+
+def bng_xy(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 longitude/latitude to British National Grid easting/northing in metres."""
+    x, y = _to_bng().transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     return np.asarray(x), np.asarray(y)
 
 

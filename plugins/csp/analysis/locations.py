@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection
 
 from csp.analysis.fdr import bh_adjust
 from csp.analysis.hotspots import bng_xy
-from csp.analysis.repeats import knox_test, repeat_locations
+from csp.analysis.repeats import knox_test
 
 DEFAULT_MIN_EVENTS = 2
 DEFAULT_TOP = 10
@@ -86,12 +86,47 @@ def _theme_totals(conn: Connection, reference_month) -> pd.DataFrame:
     """), conn, params={"start": start.date(), "end": end.date()})
 
 
-def _main_area(events: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Each key's LSOA (and its ward): the one most of its events fall in, lowest code on a tie."""
-    counts = events.groupby([*keys, "lsoa11_code", "lsoa11_name", "ward_code", "ward_name"],
-                            dropna=False).size().rename("n").reset_index()
-    counts = counts.sort_values([*keys, "n", "lsoa11_code"], ascending=[True] * len(keys) + [False, True])
-    return counts.drop_duplicates(keys).drop(columns="n")
+def _per_location(conn: Connection, reference_month) -> pd.DataFrame:
+    """Events, first and last date of each CSP x theme x location key in the window, counted
+    by the warehouse: a key's window is the whole 12 months, so a rolling count
+    (csp.analysis.repeats.repeat_locations) equals its total, and only one row per key comes
+    back rather than every located event (a force area has about a million a year)."""
+    start, end = window(reference_month)
+    return pd.read_sql(sa.text("""
+        SELECT csp_code, theme, location_key, COUNT(*) AS location_events,
+               MIN(event_date) AS first_date, MAX(event_date) AS last_date
+        FROM core.fact_event
+        WHERE area_status = 'in_area' AND event_date BETWEEN :start AND :end
+          AND location_key IS NOT NULL AND csp_code IS NOT NULL
+        GROUP BY csp_code, theme, location_key
+    """), conn, params={"start": start.date(), "end": end.date()}, parse_dates=["first_date", "last_date"])
+
+
+def _main_area(conn: Connection, reference_month, min_events: int) -> pd.DataFrame:
+    """Each repeat location's LSOA (and its ward): the one most of its events fall in, lowest
+    code on a tie."""
+    start, end = window(reference_month)
+    return pd.read_sql(sa.text("""
+        WITH located AS (
+            SELECT f.csp_code, f.theme, f.location_key, f.lsoa11_code, g.lsoa11_name, f.ward_code,
+                   g.ward_name, COUNT(*) OVER (PARTITION BY f.csp_code, f.theme, f.location_key) AS key_events
+            FROM core.fact_event f
+            LEFT JOIN core.dim_geography g ON g.lsoa11_code = f.lsoa11_code
+            WHERE f.area_status = 'in_area' AND f.event_date BETWEEN :start AND :end
+              AND f.location_key IS NOT NULL AND f.csp_code IS NOT NULL
+        ), per_area AS (
+            SELECT csp_code, theme, location_key, lsoa11_code, lsoa11_name, ward_code, ward_name,
+                   COUNT(*) AS n
+            FROM located WHERE key_events >= :min_events
+            GROUP BY csp_code, theme, location_key, lsoa11_code, lsoa11_name, ward_code, ward_name
+        ), ranked AS (
+            SELECT *, ROW_NUMBER() OVER (PARTITION BY csp_code, theme, location_key
+                                         ORDER BY n DESC, lsoa11_code NULLS LAST) AS choice
+            FROM per_area
+        )
+        SELECT csp_code, theme, location_key, lsoa11_code, lsoa11_name, ward_code, ward_name
+        FROM ranked WHERE choice = 1
+    """), conn, params={"start": start.date(), "end": end.date(), "min_events": min_events})
 
 
 def repeat_location_table(conn: Connection, reference_month, *, min_events: int = DEFAULT_MIN_EVENTS,
@@ -100,20 +135,9 @@ def repeat_location_table(conn: Connection, reference_month, *, min_events: int 
     see the module docstring)."""
     start, end = window(reference_month)
     totals = _theme_totals(conn, reference_month)
-    events = _located_events(conn, reference_month, "f.csp_code IS NOT NULL")
     keys = ["csp_code", "theme", "location_key"]
-    if events.empty:
-        per_key = pd.DataFrame(columns=[*keys, "events", "first_date", "last_date", "repeat"])
-    else:
-        # One vectorised pass: the group is part of the key, so a point counts per CSP and theme.
-        grouped = events.assign(group_key=events["csp_code"] + "|" + events["theme"].fillna("")
-                                + "|" + events["location_key"])
-        span_days = (end - start).days + 1  # the whole window: every event of a key counts
-        per_key = repeat_locations(grouped, min_events=min_events, window_days=span_days,
-                                   key_col="group_key")
-        per_key = per_key.merge(grouped[[*keys, "group_key"]].drop_duplicates("group_key"), on="group_key")
-    per_key = per_key.rename(columns={"events": "location_events"})
-    per_key["repeat"] = per_key["repeat"].astype(bool)
+    per_key = _per_location(conn, reference_month)
+    per_key["repeat"] = per_key["location_events"] >= min_events
     per_key["repeat_events"] = per_key["location_events"].where(per_key["repeat"], 0)
     summary = totals.merge(
         per_key.groupby(["csp_code", "theme"], dropna=False).agg(
@@ -134,7 +158,7 @@ def repeat_location_table(conn: Connection, reference_month, *, min_events: int 
     repeats = repeats.assign(rank=repeats.groupby(["csp_code", "theme"]).cumcount() + 1)
     repeats = repeats[repeats["rank"] <= top]
     if not repeats.empty:
-        repeats = repeats.merge(_main_area(events, keys), on=keys, how="left")
+        repeats = repeats.merge(_main_area(conn, reference_month, min_events), on=keys, how="left")
     repeats = repeats.reindex(columns=["csp_code", "theme", *LOCATION_COLUMNS])
     table = summary[SUMMARY_COLUMNS].merge(repeats, on=["csp_code", "theme"], how="left")
     table["rank"] = table["rank"].astype("Int64")

@@ -166,10 +166,16 @@ class Runner:
 
 
 def _fresh_data_dir(path: Path, landing: Path) -> None:
+    """A new data folder reading the generated returns and the partnership's own inputs
+    (consultation, capacity, plan, initiative areas, tasking log: the analysis and reports
+    use them), both written by the generator beside ``landing``."""
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
-    (path / "landing").symlink_to(landing.resolve(), target_is_directory=True)
+    for name in ("landing", "partnership"):
+        source = landing.parent / name
+        if source.exists():
+            (path / name).symlink_to(source.resolve(), target_is_directory=True)
 
 
 def prepare(scale: Scale, root: Path, base: Settings, runner: Runner) -> tuple[stages.Work, dict]:
