@@ -169,23 +169,60 @@ def targets(runs: list[StageRun], scales: list[tuple[str, int]], dag_parse: list
         worst = max(ours, key=lambda r: r.peak_mib)
         out.append(("peak memory < 4 GiB at 5M rows" + suffix, label,
                     f"{worst.peak_mib / GIB:.2f} GiB ({worst.stage})", verdict(None if not five else worst.peak_mib < 4 * GIB)))
-    ordered = sorted(scales, key=lambda s: s[1])
-    if len(ordered) >= 2:
-        small, big = ordered[-2], ordered[-1]
-        worst_growth, worst_stage = 0.0, "-"
-        for stage in (*POLICE_STAGES, OTHERS, LOAD_DUCK, MODELS_DUCK, LOAD_PG, MODELS_PG):
-            a, b = _run(runs, small[0], stage), _run(runs, big[0], stage)
-            if a and b and a.rows and b.rows and a.seconds > 0:
-                growth = (b.seconds / b.rows) / (a.seconds / a.rows)
-                if growth > worst_growth:
-                    worst_growth, worst_stage = growth, stage
-        out.append((f"time linear in rows (s/row at {big[0]} vs {small[0]}, worst stage; <= 1.25)",
-                    f"{small[0]}->{big[0]}", f"{worst_growth:.2f}x ({worst_stage})", verdict(worst_growth <= 1.25)))
+    out += linearity(runs, scales)
     if dag_parse:
         slowest = max(dag_parse, key=lambda d: d.get("seconds") or 0)
         ok = all(d.get("seconds") is not None and not d.get("errors") and d["seconds"] < 1 for d in dag_parse)
         out.append(("every DAG file parses in < 1 s", "-",
                     f"{_number(slowest.get('seconds'), 3)} s ({slowest['file']})", verdict(ok)))
+    return out
+
+
+PER_RETURN_STAGES = (*POLICE_STAGES, OTHERS)  # one task per return, each with a fixed cost
+WAREHOUSE_STAGES = (LOAD_DUCK, MODELS_DUCK, LOAD_PG, MODELS_PG)  # the whole history at once
+LINEAR_LIMIT = 1.25  # s/row may grow by a quarter before the stage counts as not linear
+
+
+def _worst_growth(runs: list[StageRun], small: str, big: str, stages) -> tuple[float, str]:
+    """The largest growth of seconds per row from ``small`` to ``big`` among ``stages``."""
+    worst, worst_stage = 0.0, "-"
+    for stage in stages:
+        a, b = _run(runs, small, stage), _run(runs, big, stage)
+        if a and b and a.rows and b.rows and a.seconds > 0:
+            growth = (b.seconds / b.rows) / (a.seconds / a.rows)
+            if growth > worst:
+                worst, worst_stage = growth, stage
+    return worst, worst_stage
+
+
+def linearity(runs: list[StageRun], scales: list[tuple[str, int]]) -> list[tuple[str, ...]]:
+    """Time linear in rows, compared between scales of the same shape. A per-return stage runs
+    once per dataset and quarter with a fixed cost each (a process, Great Expectations' set-up),
+    so its seconds per row are compared between one-quarter scales (one return growing); the
+    warehouse stages take the whole history at once, so between the two largest scales. The
+    per-return stages across shapes (one 1M-row return against twenty quarters' smaller
+    returns) are shown without a verdict: the difference is the fixed cost per return."""
+    from csp.bench.scales import parse_scale
+
+    out = []
+    ordered = sorted(scales, key=lambda s: s[1])
+    one_quarter = [s for s in ordered if parse_scale(s[0]).quarters == 1]
+    checks = []
+    if len(one_quarter) >= 2:
+        checks.append(("per-return stages", one_quarter[-2][0], one_quarter[-1][0], PER_RETURN_STAGES, True))
+    if len(ordered) >= 2:
+        small, big = ordered[-2][0], ordered[-1][0]
+        checks.append(("warehouse stages", small, big, WAREHOUSE_STAGES, True))
+        if parse_scale(big).quarters != parse_scale(small).quarters:
+            checks.append(("per-return stages, returns of unlike size", small, big, PER_RETURN_STAGES, False))
+    for name, small, big, stages, judged in checks:
+        growth, stage = _worst_growth(runs, small, big, stages)
+        if stage == "-":
+            continue
+        ok = growth <= LINEAR_LIMIT
+        out.append((f"time linear in rows: {name} (s/row at {big} vs {small}, worst; <= {LINEAR_LIMIT})",
+                    f"{small}->{big}", f"{growth:.2f}x ({stage})",
+                    ("met" if ok else "MISSED") if judged else "-"))
     return out
 
 
