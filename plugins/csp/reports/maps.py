@@ -208,17 +208,19 @@ def _draw_units(ax, units: pd.DataFrame, polygons: dict, radius: float, colour_o
                 hot: set[str]) -> dict[str, str]:
     """Every unit filled by its value, then the hotspots over them; returns gid -> class."""
     classes: dict[str, str] = {}
+    # add_artist, not add_patch: the caller sets the limits, so the data limits add_patch
+    # would update with every vertex of every polygon are never used (most of a map's time).
     for row in units.itertuples(index=False):
         gid = f"{unit}-{row.kind}-{row.code}"
         classes[gid] = f"{unit} {row.kind}"
-        ax.add_patch(_shape(row, polygons, radius, facecolor=colour_of(row.value), gid=gid, linewidth=0.35,
+        ax.add_artist(_shape(row, polygons, radius, facecolor=colour_of(row.value), gid=gid, linewidth=0.35,
                             edgecolor=EDGE if row.kind == "polygon" else "#404040"))
     for row in units[units["code"].isin(hot)].itertuples(index=False):
         # a white halo under a heavy hatched black outline: stands out on every shade
-        ax.add_patch(_shape(row, polygons, radius, facecolor="none", edgecolor="#ffffff", linewidth=3.4))
+        ax.add_artist(_shape(row, polygons, radius, facecolor="none", edgecolor="#ffffff", linewidth=3.4))
         gid = f"{unit}-hotspot-{row.code}"
         classes[gid] = "hotspot"
-        ax.add_patch(_shape(row, polygons, radius, facecolor="none", edgecolor="#000000", linewidth=1.7,
+        ax.add_artist(_shape(row, polygons, radius, facecolor="none", edgecolor="#000000", linewidth=1.7,
                             hatch="////", gid=gid))
     return classes
 
@@ -289,6 +291,9 @@ def _choropleth(values: pd.DataFrame, code_col: str, unit: str, unit_name: str, 
 
 
 def _shape(row, polygons: dict, radius: float, **style):
+    # Not clipped to the axes: the extent holds every unit already, and a clip path on each of
+    # hundreds of units is work for every SVG renderer (most of a map's PDF layout).
+    style.setdefault("clip_on", False)
     if row.kind == "polygon":
         return PathPatch(_mpl_path(polygons[row.code]), **style)
     return Circle((row.x, row.y), radius, **style)

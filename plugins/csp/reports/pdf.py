@@ -4,11 +4,17 @@ references any resource other than an inline data: URI is an error, so a PDF can
 silently lose a chart that the HTML would load from elsewhere."""
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
+import queue
+import re
 import subprocess
 import sys
 import tempfile
+import threading
+import xml.etree.ElementTree as ET
+from html import escape as html_escape
 from pathlib import Path
 
 from csp.reports.rendering import TEMPLATES
@@ -45,6 +51,29 @@ def _inline_only_fetcher():
     return InlineOnlyFetcher()
 
 
+_INLINE_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+_SVG_TITLE = "{http://www.w3.org/2000/svg}title"
+
+
+def svgs_as_images(html: str) -> str:
+    """The report with each inline ``<svg>`` moved into an ``<img>`` holding it as a data: URI,
+    its ``<title>`` as ``alt`` (what a tagged PDF gives as the figure's alternative text either
+    way). WeasyPrint draws both alike, but an inline SVG is first parsed as HTML and each of its
+    thousands of elements gets a CSS cascade that is never used. An SVG without a title, or
+    that is not well-formed XML, stays inline."""
+    def as_image(match: re.Match) -> str:
+        svg = match.group()
+        try:
+            title = ET.fromstring(svg).findtext(_SVG_TITLE)
+        except ET.ParseError:
+            return svg
+        if not title:
+            return svg
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        return f'<img alt="{html_escape(title)}" src="data:image/svg+xml;base64,{data}">'
+    return _INLINE_SVG.sub(as_image, html)
+
+
 def write_pdf(html_path: Path) -> Path:
     """Write ``<report>.pdf`` next to ``<report>.html`` and return its path. The PDF's title
     is the HTML <title>; its outline has one top-level entry per h2 section."""
@@ -54,10 +83,10 @@ def write_pdf(html_path: Path) -> Path:
     html_path = Path(html_path)
     pdf_path = html_path.with_suffix(".pdf")
     fetcher = _inline_only_fetcher()
-    # The HTML is passed as a string so that WeasyPrint reads the file itself, not through the
+    # The HTML is passed as a string so that WeasyPrint does not read the file through the
     # fetcher; relative references resolve against the report's folder and are then refused.
-    document = HTML(string=html_path.read_text(encoding="utf-8"), base_url=html_path.parent.as_uri() + "/",
-                    url_fetcher=fetcher)
+    html = svgs_as_images(html_path.read_text(encoding="utf-8"))
+    document = HTML(string=html, base_url=html_path.parent.as_uri() + "/", url_fetcher=fetcher)
     stylesheet = CSS(filename=str(PRINT_STYLESHEET), url_fetcher=fetcher)
     try:
         document.write_pdf(pdf_path, stylesheets=[stylesheet], pdf_tags=True)
@@ -72,62 +101,81 @@ class PdfFailed(RuntimeError):
 
 
 class PdfLayout:
-    """Lays out PDFs in ``workers`` fresh interpreters (``python -m csp.reports.pdf``, reading
-    HTML paths from stdin) while the caller goes on rendering the next report: layout is most
-    of the time a report takes and it is pure Python, so threads would not help. Fresh
-    interpreters rather than multiprocessing: inside an Airflow task a spawned child imports
-    the task runner's main module, which refuses to start outside the supervisor. With one
-    worker the layout runs here, at once. Leaving the block waits for every PDF and raises
-    PdfFailed if any could not be written."""
+    """Lays out PDFs in ``workers`` fresh interpreters (``python -m csp.reports.pdf -``, reading
+    HTML paths from stdin and printing each PDF written) while the caller goes on rendering the
+    next report: layout is most of the time a report takes and it is pure Python, so threads
+    would not help. Fresh interpreters rather than multiprocessing: inside an Airflow task a
+    spawned child imports the task runner's main module, which refuses to start outside the
+    supervisor. Each worker is given the next report only once it has finished the last (a
+    thread per worker feeds it from one queue), so no report waits behind a long strategic
+    assessment while another worker is idle. With one worker the layout runs here, at once.
+    Leaving the block waits for every PDF and raises PdfFailed if any could not be written."""
 
     def __init__(self, workers: int):
         self.workers = max(1, workers)
-        self.procs: list[tuple[subprocess.Popen, object]] = []
-        self.submitted = 0
+        self.queue: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self.feeders: list[threading.Thread] = []
+        self.failures: list[str] = []
 
     def __enter__(self) -> PdfLayout:
         return self
-
-    def _start(self) -> None:
-        for _ in range(self.workers):
-            errors = tempfile.TemporaryFile(mode="w+")  # a file, so a chatty worker never blocks
-            proc = subprocess.Popen([sys.executable, "-m", "csp.reports.pdf", "-"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.DEVNULL, stderr=errors, text=True)
-            self.procs.append((proc, errors))
 
     def submit(self, html_path: Path) -> None:
         if self.workers == 1:
             write_pdf(html_path)
             return
-        if not self.procs:  # started on the first report: a run with nothing to render starts none
-            self._start()
-        proc, _ = self.procs[self.submitted % len(self.procs)]
-        self.submitted += 1
-        try:
-            proc.stdin.write(f"{html_path}\n")
-            proc.stdin.flush()
-        except BrokenPipeError:
-            return  # the worker has died: its error is raised on leaving the block
+        if not self.feeders:  # started on the first report: a run with nothing to render starts none
+            self.feeders = [threading.Thread(target=self._feed, daemon=True) for _ in range(self.workers)]
+            for feeder in self.feeders:
+                feeder.start()
+        self.queue.put(Path(html_path))
 
-    def __exit__(self, *exc) -> None:
-        failures = []
-        for proc, errors in self.procs:
+    def _feed(self) -> None:
+        """Run one worker: hand it a queued report, wait for its PDF, repeat until the queue's
+        end (None) or the worker dies (its error output becomes a failure)."""
+        with tempfile.TemporaryFile(mode="w+") as errors:  # a file, so a chatty worker never blocks
+            proc = subprocess.Popen([sys.executable, "-m", "csp.reports.pdf", "-"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=errors, text=True)
+            while (html_path := self.queue.get()) is not None:
+                if not _hand_over(proc, html_path):
+                    break
             with contextlib.suppress(BrokenPipeError):  # a worker that died: reported below
                 proc.stdin.close()
+            proc.stdout.close()
             if proc.wait() != 0:
                 errors.seek(0)
-                failures.append(f"PDF worker exit {proc.returncode}: {errors.read().strip()[-2000:]}")
-            errors.close()
-        if failures and exc[0] is None:
-            raise PdfFailed("; ".join(failures))
+                self.failures.append(f"PDF worker exit {proc.returncode}: {errors.read().strip()[-2000:]}")
+
+    def __exit__(self, *exc) -> None:
+        for _ in self.feeders:
+            self.queue.put(None)
+        for feeder in self.feeders:
+            feeder.join()
+        if self.failures and exc[0] is None:
+            raise PdfFailed("; ".join(self.failures))
+
+
+def _hand_over(proc: subprocess.Popen, html_path: Path) -> bool:
+    """Give a worker one report and wait until it prints the PDF's path; False if it died."""
+    pdf_path = str(html_path.with_suffix(".pdf"))
+    try:
+        proc.stdin.write(f"{html_path}\n")
+        proc.stdin.flush()
+    except BrokenPipeError:
+        return False
+    for line in proc.stdout:  # anything else a library prints there is passed over
+        if line.rstrip("\n") == pdf_path:
+            return True
+    return False
 
 
 def main(argv: list[str]) -> int:
-    """``python -m csp.reports.pdf FILE...``, or ``-``: the HTML paths one per line on stdin."""
+    """``python -m csp.reports.pdf FILE...``, or ``-``: the HTML paths one per line on stdin;
+    prints the path of each PDF once it is written."""
     paths = (line.strip() for line in sys.stdin) if argv == ["-"] else iter(argv)
     for path in paths:
         if path:
-            write_pdf(Path(path))
+            print(write_pdf(Path(path)), flush=True)
     return 0
 
 
