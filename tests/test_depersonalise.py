@@ -1,5 +1,8 @@
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from csp import depersonalise as dp
 from csp.registry import DATASETS
@@ -44,3 +47,18 @@ def test_only_canonical_columns_survive_and_free_text_is_redacted():
 
 def test_mandated_school_name_is_not_scanned():
     assert DATASETS["school_exclusions"].free_text == ()
+
+
+@given(key=st.binary(min_size=1, max_size=200), namespace=st.text(max_size=20),
+       values=st.lists(st.one_of(st.none(), st.text(max_size=40)), max_size=30))
+@hypothesis_settings(max_examples=200, deadline=None)
+def test_pseudonyms_are_the_standard_librarys_hmac_sha256(key, namespace, values):
+    """The hand-built keyed states (csp.depersonalise._hmac_sha256_hex) give exactly
+    hmac.new(key, "namespace:value", sha256) for any key length, text and null."""
+    import hashlib
+    import hmac
+
+    got = dp.pseudonymise(pd.Series(values, dtype="string"), key, namespace).tolist()
+    expected = [None if v is None else hmac.new(key, f"{namespace}:{v}".encode(), hashlib.sha256).hexdigest()
+                for v in values]
+    assert [None if pd.isna(g) else g for g in got] == expected

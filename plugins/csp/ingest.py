@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -12,13 +13,15 @@ from csp.config import Settings
 from csp.depersonalise import depersonalise, pseudonym_key
 from csp.quarters import Quarter
 from csp.registry import AUTHORITIES, DATASETS, Dataset
-from csp.staging import ACCEPTED, NOT_HELD, NOT_RECEIVED, REJECTED, LedgerEntry, Staging
+from csp.staging import ACCEPTED, NOT_HELD, NOT_RECEIVED, REJECTED, LedgerEntry, Staging, files_sha256
 
 HISTORY_QUARTERS = 4  # previous quarters that set the plausible row-count band
 # A return whose rows are mostly quarantined is rejected whole: loading the remnant would
 # present a fraction of the quarter as if it were all of it.
 MAX_QUARANTINED_SHARE = 0.5
 NIL_RETURN_NOTE = "nil return: nothing to report this quarter"
+# Under the data folder: values derived from reference data, kept between tasks (csp.area).
+CACHE_FOLDER = "cache"
 
 
 def landing_folder(settings: Settings, dataset: Dataset, quarter: Quarter) -> Path:
@@ -121,9 +124,10 @@ def batch_parameters(settings: Settings, dataset: Dataset, quarter: Quarter) -> 
     """The values the dataset's expectation suite leaves open ($PARAMETER)."""
     import pandas as pd
 
-    from csp.area import area_codes
+    from csp.area import cached_area_codes
 
-    codes = area_codes(settings.reference_dir, settings.area["area"]["police_force_area"])
+    codes = cached_area_codes(settings.reference_dir, settings.area["area"]["police_force_area"],
+                              settings.data_dir / CACHE_FOLDER)
     staging = Staging(settings.staging_dir)
     # The suite counts rows of the staged table, so compare with earlier staged tables.
     previous = [
@@ -147,9 +151,7 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
     """Parse, depersonalise, validate and stage the return in the landing folder as the next
     version. A rejected return is staged as rejected (ledger, quarantine, validation) too.
     ``provenance``: the task fields recorded in the ledger entry (csp.provenance)."""
-    from csp import quality
     from csp.key_rotation import assert_current_key
-    from csp.sources import parse_return
 
     dataset = DATASETS[dataset_id]
     key = pseudonym_key()  # refuse before reading anything if no key is configured
@@ -164,8 +166,28 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
         )
     all_files = [path for paths in files.values() for path in paths]
     staging = Staging(settings.staging_dir)
-    if existing := staging.unchanged(dataset.id, quarter, all_files):
-        return existing  # a re-run with the same files: nothing to do
+    # The files' checksum and the suite's parameters (the area's codes from the reference
+    # lookups) are worked out in threads while the return is parsed: hashing, file reads and
+    # pandas' CSV parser let go of the GIL. The checksum is needed before parsing only when a
+    # version is staged already (a re-run?).
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest") as background:
+        checksum = background.submit(files_sha256, all_files)
+        if staging.versions(dataset.id, quarter) and (
+                existing := staging.unchanged(dataset.id, quarter, all_files, checksum.result())):
+            return existing  # a re-run with the same files: nothing to do
+        parameters = background.submit(batch_parameters, settings, dataset, quarter)
+        return _ingest_files(settings, dataset, quarter, files, key, checksum, parameters, provenance)
+
+
+def _ingest_files(settings: Settings, dataset: Dataset, quarter: Quarter, files: dict[str, list[Path]],
+                  key: bytes, checksum: Future, parameters: Future, provenance: dict | None) -> LedgerEntry:
+    """``ingest_return`` once the files are known to be new. ``checksum`` gives their
+    ``files_sha256``, ``parameters`` the suite's ``batch_parameters`` (used, and any error
+    raised, only when the return has rows)."""
+    from csp import quality
+    from csp.sources import parse_return
+
+    all_files = [path for paths in files.values() for path in paths]
     parsed = parse_return(dataset, files, quarter)
     outside = int((parsed.quarantine["rule"] == "date_outside_quarter").sum())
     if outside * 2 > parsed.rows_in:
@@ -183,7 +205,7 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
     if parsed.rows_in == 0:
         notes.append(NIL_RETURN_NOTE)
     else:
-        outcome = quality.validate_batch(frame, dataset.id, batch_parameters(settings, dataset, quarter))
+        outcome = quality.validate_batch(frame, dataset.id, parameters.result())
         quarantined = len(parsed.quarantine)
         if quarantined > MAX_QUARANTINED_SHARE * parsed.rows_in:
             outcome = replace(outcome, accepted=False, failures=outcome.failures + [
@@ -192,7 +214,7 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
         status = ACCEPTED if outcome.accepted else REJECTED
         failures = outcome.failures
         html = quality.render_result(dataset, quarter, outcome)
-    return staging.stage(
+    return Staging(settings.staging_dir).stage(
         dataset,
         quarter,
         all_files,
@@ -208,6 +230,7 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
         validation=outcome.result if outcome else None,
         validation_html=html,
         provenance=provenance,
+        checksum=checksum.result(),
     )
 
 

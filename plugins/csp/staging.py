@@ -132,10 +132,14 @@ class Staging:
         entries = [_read_entry(p) for p in folder.glob("v*.json") if _ENTRY.match(p.name)]
         return sorted(entries, key=lambda e: e.version)
 
-    def unchanged(self, dataset: str, quarter: Quarter, files: list[Path]) -> LedgerEntry | None:
-        """The newest version, if it was staged from exactly these files (a re-run)."""
+    def unchanged(self, dataset: str, quarter: Quarter, files: list[Path],
+                  checksum: str | None = None) -> LedgerEntry | None:
+        """The newest version, if it was staged from exactly these files (a re-run).
+        ``checksum``: their ``files_sha256``, when the caller has it already."""
         newest = self.versions(dataset, quarter)[-1:]
-        return newest[0] if newest and newest[0].file_sha256 == files_sha256(files) else None
+        if not newest:
+            return None  # nothing staged yet: no need to read the files
+        return newest[0] if newest[0].file_sha256 == (checksum or files_sha256(files)) else None
 
     def latest_accepted(self, dataset: str, quarter: Quarter) -> LedgerEntry | None:
         accepted = [e for e in self.versions(dataset, quarter) if e.status == ACCEPTED]
@@ -159,6 +163,7 @@ class Staging:
         validation: dict | None = None,
         validation_html: str | None = None,
         provenance: dict | None = None,
+        checksum: str | None = None,
     ) -> LedgerEntry:
         """Write a return as the next version, unless the same files are already the newest
         version (re-running a task is a no-op that returns it; re-sending an older version's
@@ -166,10 +171,11 @@ class Staging:
         return gets a parquet file: a rejected one keeps its ledger entry, quarantine and
         validation result, and nothing to load. ``provenance`` gives the task fields of
         csp.provenance (dag_id, run_id, task_id, try_number); host, OS user and code version
-        are this process's (recorded_at says when)."""
-        if existing := self.unchanged(dataset.id, quarter, files):
+        are this process's (recorded_at says when). ``checksum``: the files' ``files_sha256``
+        when the caller has computed it (each file is then read once, not twice)."""
+        checksum = checksum or files_sha256(files)
+        if existing := self.unchanged(dataset.id, quarter, files, checksum):
             return existing
-        checksum = files_sha256(files)
         if rows_in != rows_loaded + len(quarantine):
             raise ValueError(
                 f"{dataset.id} {quarter}: rows do not reconcile: {rows_in} in != "

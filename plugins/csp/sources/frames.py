@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from csp.quarters import Quarter
 from csp.registry import DATE, FLOAT, INT, STRING, TIME, Dataset
@@ -155,10 +156,17 @@ def parse_coordinates(latitude: pd.Series, longitude: pd.Series) -> tuple[pd.Ser
 
 
 def lsoa_codes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """-> (upper-cased LSOA codes or null, mask of non-blank values that are not LSOA codes)."""
+    """-> (upper-cased LSOA codes or null, mask of non-blank values that are not LSOA codes).
+    Checked once per distinct value (a force area has a few thousand LSOAs): a code is null
+    exactly when it was blank or invalid."""
+    codes = per_distinct(_valid_lsoa_codes, values)
+    return codes, values.ne("") & codes.isna()
+
+
+def _valid_lsoa_codes(values: pd.Series) -> pd.Series:
     codes = values.str.upper()
     invalid = codes.ne("") & ~codes.str.fullmatch(LSOA_PATTERN)
-    return blank_to_null(codes.where(~invalid, "")), invalid
+    return blank_to_null(codes.where(~invalid, ""))
 
 
 def outward_codes(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -180,14 +188,15 @@ def check_outward(verdicts: Verdicts, raw: pd.Series, column: str) -> pd.Series:
 
 
 def location_precision(latitude, lsoa, outward=None) -> pd.Series:
-    """The most precise location a row carries."""
-    index = lsoa.index
-    precision = pd.Series("none", index=index, dtype="string")
-    if outward is not None:
-        precision[outward.notna()] = "outward_postcode"
-    precision[lsoa.notna()] = "lsoa"
-    precision[latitude.notna()] = "point"
-    return precision
+    """The most precise location a row carries: a point, else an LSOA, else an outward code.
+    Built as Arrow dictionary codes, then cast to strings (a fraction of the time of three
+    masked assignments of a million strings)."""
+    present = {"point": latitude, "lsoa": lsoa, "outward_postcode": outward}
+    given = {name: values.notna().to_numpy(dtype=bool) for name, values in present.items() if values is not None}
+    choice = np.select(list(given.values()), range(len(given)), default=len(given)).astype(np.int8)
+    names = pa.array([*given, "none"], type=pa.string())
+    strings = pa.DictionaryArray.from_arrays(choice, names).cast(pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(strings), index=lsoa.index)
 
 
 def month_end(start: pd.Series) -> pd.Series:
