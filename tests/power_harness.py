@@ -41,8 +41,13 @@ def _analyse(root: str, seed: int, signals: bool) -> dict:
     from csp.warehouse.load import load_returns
 
     folder = Path(root) / f"{'signals' if signals else 'none'}-{seed}"
-    current = dataclasses.replace(settings(), data_dir=folder, warehouse_url=f"duckdb:///{folder / 'w.duckdb'}")
-    manifest = generate(folder, seed=seed, signals=signals)
+    # One DuckDB thread: the power tests run one seed per core, so more threads only compete.
+    current = dataclasses.replace(settings(), data_dir=folder,
+                                  warehouse_url=f"duckdb:///{folder / 'w.duckdb'}?threads=1")
+    # The other datasets are left unwritten (declared not held): every dataset has its own random
+    # stream, so these three, the partnership inputs and the planted signals keep their bytes.
+    manifest = generate(folder, seed=seed, signals=signals,
+                        not_held=frozenset(DATASETS) - frozenset(DATASETS_USED))
     staging, key = Staging(current.staging_dir), pseudonym_key()
     for dataset_id in DATASETS_USED:
         dataset = DATASETS[dataset_id]

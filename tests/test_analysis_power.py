@@ -21,19 +21,25 @@ SEEDS = range(101, 121)
 POWER = 0.8
 
 
-def run_seeds(root, signals: bool) -> list[dict]:
+@pytest.fixture(scope="module")
+def workers():
+    """Two worker processes shared by both fixtures, so each pays its imports once."""
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(partial(analyse_seed, str(root), signals=signals), SEEDS))
+        yield pool
+
+
+def run_seeds(pool, root, signals: bool) -> list[dict]:
+    return list(pool.map(partial(analyse_seed, str(root), signals=signals), SEEDS))
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory):
-    return run_seeds(tmp_path_factory.mktemp("signals"), signals=True)
+def planted(workers, tmp_path_factory):
+    return run_seeds(workers, tmp_path_factory.mktemp("signals"), signals=True)
 
 
 @pytest.fixture(scope="module")
-def null(tmp_path_factory):
-    return run_seeds(tmp_path_factory.mktemp("none"), signals=False)
+def null(workers, tmp_path_factory):
+    return run_seeds(workers, tmp_path_factory.mktemp("none"), signals=False)
 
 
 def share(results, found) -> float:
