@@ -104,8 +104,8 @@ def postgres_url():
 @pytest.fixture(scope="session")
 def analysed_partnership(tmp_path_factory):
     """Settings of the demo's synthetic partnership, built and analysed once per session
-    (tests/synthetic_partnership.py); the reports are rendered by the tests that need them,
+    (tests/support/synthetic_partnership.py); the reports are rendered by the tests that need them,
     at the same 'as of' date."""
-    from synthetic_partnership import build
+    from support.synthetic_partnership import build
 
     return build(tmp_path_factory.mktemp("partnership"))

@@ -1,9 +1,9 @@
 """Resolve a missing LSOA code from WGS84 coordinates.
 
-Where LSOA 2011 boundaries are in the reference data (geography/lsoa11_boundaries_*.geojson:
-Leicester and the City of London) the LSOA is the polygon containing the point. Elsewhere it is
-the LSOA whose population-weighted centroid is nearest, in British National Grid metres: an
-approximation that is exact for most points and otherwise picks a neighbouring LSOA. Points
+The LSOA is the boundary polygon containing the point (``csp.boundaries``: the ONS polygons of
+every LSOA 2011 in England and Wales, more detailed ones where the reference data hold them).
+A point no polygon contains (on the generalised coastline, say) takes the LSOA whose
+population-weighted centroid is nearest, in British National Grid metres. Points
 farther than ``MAX_DISTANCE_M`` from every centroid (Scotland, offshore) stay unresolved rather
 than being pinned to a border LSOA. The notes say how many rows each method resolved;
 ``location_precision`` keeps saying "point", the most precise location the row has.
@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 MAX_DISTANCE_M = 10_000.0
-BOUNDARIES = "lsoa11_boundaries_*.geojson"
 
 
 @lru_cache(maxsize=1)
@@ -69,17 +68,13 @@ def nearest_lsoa(latitude: pd.Series, longitude: pd.Series, reference_dir: Path)
 
 @lru_cache(maxsize=2)
 def _polygon_index(reference_dir: Path):
-    """An STRtree over every LSOA 2011 polygon in the reference boundary files."""
-    import json
-
+    """An STRtree over every LSOA 2011 polygon of the reference boundaries."""
     import shapely
 
-    shapes, codes = [], []
-    for path in sorted((reference_dir / "geography").glob(BOUNDARIES)):
-        for feature in json.loads(path.read_text())["features"]:
-            shapes.append(shapely.geometry.shape(feature["geometry"]))
-            codes.append(feature["properties"]["LSOA11CD"])
-    return shapely.STRtree(shapes), np.array(codes, dtype=object)
+    from csp.boundaries import lsoa_polygons
+
+    polygons = lsoa_polygons(reference_dir)
+    return shapely.STRtree(list(polygons.values())), np.array(list(polygons), dtype=object)
 
 
 def containing_lsoa(latitude: pd.Series, longitude: pd.Series, reference_dir: Path) -> pd.Series:

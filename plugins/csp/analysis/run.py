@@ -50,6 +50,7 @@ from csp.analysis import locations as location_analysis
 from csp.analysis.cross_agency import cross_agency_table
 from csp.analysis.plan_progress import plan_progress_table
 from csp.analysis.priority_inputs import PLAN_FILE, priorities_from, read_partnership_file
+from csp.boundaries import detailed_lsoa_files
 from csp.config import Settings
 from csp.warehouse.engine import make_engine, replace_table
 
@@ -139,12 +140,11 @@ def exceedance_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
 
 
 NEIGHBOUR_BAND_METRES = 1000.0
-POLYGON_FILES = "geography/lsoa11_boundaries_*.geojson"
 
 
 def neighbour_weights(lsoa_codes, longitude, latitude, reference_dir):
-    """Who neighbours whom, for Gi*: queen contiguity between LSOAs whose boundaries the
-    reference data hold (Leicester), a distance band on population-weighted centroids (1 km,
+    """Who neighbours whom, for Gi*: queen contiguity between LSOAs of the detailed district
+    boundary files (Leicester; csp.boundaries), a distance band on population-weighted centroids (1 km,
     British National Grid) for every other pair, and always each LSOA's nearest centroid, so a
     large rural LSOA is never its own only neighbour. A band tight enough for town LSOAs keeps
     a compact cluster from being averaged away among dozens of neighbours."""
@@ -160,7 +160,7 @@ def neighbour_weights(lsoa_codes, longitude, latitude, reference_dir):
     weights = hotspots.distance_band_weights(x, y, NEIGHBOUR_BAND_METRES) + sparse.csr_matrix(
         (np.ones(n), (np.arange(n), nearest[:, 1])), shape=(n, n))
     position = {code: i for i, code in enumerate(codes)}
-    for path in sorted(reference_dir.glob(POLYGON_FILES)):
+    for path in detailed_lsoa_files(reference_dir):
         ids, geometries = hotspots.polygons_from_geojson(json.loads(path.read_text()), "LSOA11CD")
         keep = [k for k, code in enumerate(ids) if code in position]
         if not keep:

@@ -3,7 +3,7 @@ form: deterministic, self-contained, accessible, A4 width).
 
 Geometry
 --------
-* Polygons come from ``<reference_dir>/geography/lsoa11_boundaries_*.geojson`` (ONS boundaries,
+* Polygons come from the detailed district files ``lsoa11_boundaries_<district>_*.geojson`` (ONS boundaries,
   WGS84) where a file covers the area; every other unit is drawn as a circle at its ONS
   population-weighted centroid (``csp.geography.lsoa_lookup``), coloured like a polygon. The
   reference data holds polygons for Leicester and the City of London only.
@@ -144,7 +144,7 @@ def rate_map(values: pd.DataFrame, reference_dir: Path, *, title: str, legend_la
     LSOAs are not drawn. A code with neither a polygon nor a centroid is an error.
     """
     return _choropleth(values, "lsoa11_code", "lsoa", "LSOA",
-                       boundaries(Path(reference_dir), "lsoa11_boundaries_*.geojson", "LSOA11CD"),
+                       boundaries(Path(reference_dir), "lsoa11_boundaries_[EW]0*_*.geojson", "LSOA11CD"),
                        lsoa_points(Path(reference_dir)), title=title, legend_label=legend_label,
                        source=source, hotspots=hotspots, area_codes=area_codes)
 

@@ -128,7 +128,7 @@ def _arrow_table(data: bytes, pick) -> _ArrowRead | None:
     times faster than pandas' C parser on a police.uk file. None for anything else (quoted,
     blank or repeated header names, ragged rows, blank lines, no data row): pandas reads
     those, so its behaviour and its error messages stay the rule. Where both parsers read a
-    file they give the same cells (tests/test_ingest_speedups.py)."""
+    file they give the same cells (tests/ingest/test_ingest_speedups.py)."""
     names = _header_names(data)
     # pandas renames blank and repeated names ("Unnamed: 2", "a.1") and reads a one-column
     # file's blank lines as rows: left to it.
