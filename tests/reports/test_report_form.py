@@ -72,12 +72,12 @@ def browser():
 
 
 def write_report(folder: Path, body: str = REPORT, name: str = "E22000164") -> Path:
-    from csp.reports.rendering import environment
+    from csp.reports.rendering import environment, with_contents
 
     path = folder / "strategic" / "2023-04_to_2024-03" / f"{name}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     png = base64.b64encode(tiny_png()).decode()
-    path.write_text(environment().from_string(body).render(png=png), encoding="utf-8")
+    path.write_text(with_contents(environment().from_string(body).render(png=png)), encoding="utf-8")
     return path
 
 
@@ -219,3 +219,58 @@ def test_pdfs_laid_out_by_worker_processes_and_failures_raised(tmp_path):
         with PdfLayout(2) as layout:
             layout.submit(bad)
     assert not bad.with_suffix(".pdf").exists()
+
+
+def test_report_has_a_contents_list_linking_every_section(tmp_path, browser):
+    from support.report_form_checks import axe_violations
+
+    html = write_report(tmp_path)
+    page = html.read_text()
+    nav = re.search(r'<nav class="contents"[^>]*>(.*?)</nav>', page, re.S).group(1)
+    links = re.findall(r'<a href="#([^"]+)">([^<]+)</a>', nav)
+    assert [text for _, text in links] == SECTIONS
+    assert all(f'id="{ident}"' in page for ident, _ in links)
+    assert axe_violations(html, browser=browser) == []
+
+
+def test_axe_finds_what_wcag_forbids(tmp_path, browser):
+    """The check can fail: an image without alternative text and grey-on-white text are caught."""
+    from support.report_form_checks import axe_violations
+
+    html = write_report(tmp_path, REPORT.replace(
+        "<h2>Data coverage and quality</h2>",
+        '<h2>Data coverage and quality</h2><p style="color:#bbbbbb">faint</p><img src="data:image/png;base64,{{ png }}">'))
+    found = {v["id"] for v in axe_violations(html, browser=browser)}
+    assert {"image-alt", "color-contrast"} <= found
+
+
+def test_pdf_is_tagged_with_bookmarks_equal_to_the_sections(tmp_path):
+    from support.report_form_checks import pdf_structure
+
+    from csp.reports.pdf import write_pdf
+
+    html = write_report(tmp_path)
+    structure = pdf_structure(write_pdf(html))
+    assert structure["tagged"] and structure["lang"] == "en-GB"
+    assert {"/H1", "/H2", "/Table", "/TH", "/TD", "/Figure"} <= set(structure["roles"])
+    assert structure["figures_without_alt"] == 0
+    assert [title for level, title in structure["bookmarks"] if level == 1] == SECTIONS
+
+
+def test_page_fill_and_broken_words_are_measured(tmp_path):
+    """The measures the demo-wide test relies on: a page of one line is nearly empty, and a
+    header squeezed into a narrow column is found broken inside its word."""
+    from support.report_form_checks import broken_table_words, page_fill
+
+    from csp.reports.pdf import write_pdf
+
+    fills = page_fill(write_pdf(write_report(tmp_path)))
+    assert len(fills) >= 2 and fills[0] > 0.5
+    squeezed = REPORT.replace("<h2>Data coverage and quality</h2>", '<h2>Data coverage and quality</h2>'
+                              '<table style="width: 30mm"><thead><tr><th style="overflow-wrap: anywhere">Previousmonths'
+                              '</th><th style="overflow-wrap: anywhere">Neighbourhood</th></tr></thead>'
+                              '<tbody><tr><td>1</td><td>2</td></tr></tbody></table>')
+    html = write_report(tmp_path / "squeezed", squeezed)
+    assert broken_table_words(html, write_pdf(html))
+    plain = write_report(tmp_path / "plain")
+    assert broken_table_words(plain, write_pdf(plain)) == []

@@ -173,6 +173,14 @@ def lsoa_rates(conn: Connection, period: Period, theme: str) -> pd.DataFrame:
     """, theme=theme, end=period.last.months[-1])
 
 
+def partnership_lsoas(conn: Connection, csp_code: str) -> pd.DataFrame:
+    """The partnership's LSOAs with their names and wards (what its maps draw and name)."""
+    return read(conn, """
+        SELECT lsoa11_code, lsoa11_name, ward_code, ward_name FROM core.dim_geography
+        WHERE csp_code = :csp ORDER BY lsoa11_code
+    """, csp=csp_code)
+
+
 def compliance(conn: Connection, period: Period) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
     """The quarters, the authority x dataset x quarter state grid, and the returns used."""
     quarters = [q.label for q in period.quarters]
