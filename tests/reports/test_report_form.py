@@ -178,21 +178,28 @@ def test_index_lists_every_report_by_type_partnership_and_period(tmp_path, brows
     unrecorded.parent.mkdir(parents=True)
     unrecorded.write_text("<html><head><title>Strategic assessment: Blaby (2022)</title></head><body></body></html>")
 
+    (blaby.parent / "E22000164.tables.csv").write_text("theme,events\n")  # its data pack
+
     index = write_index(out, names={"E22000164": "Blaby", "E22000168": "Leicester"})
     page = index.read_text()
 
     assert index == out / "index.html"
     links = re.findall(r'href="([^"]+)"', page)
     assert links == ["strategic/2023-04_to_2024-03/E22000164.html", "strategic/2023-04_to_2024-03/E22000164.pdf",
-                     "strategic/2022-04_to_2023-03/E22000164.html", "tactical/2024Q1/E22000168.html"]
+                     "strategic/2023-04_to_2024-03/E22000164.tables.csv", "tactical/2024Q1/E22000168.html",
+                     "strategic/2022-04_to_2023-03/E22000164.html"]
     assert all((out / link).exists() for link in links)
-    # strategic before tactical; latest period first within a partnership
-    assert page.index("<h2>Strategic assessment</h2>") < page.index("<h2>Tactical assessment</h2>")
-    rows = re.findall(r"<tr>\s*<td>(.*?)</td>.*?<td>(provisional|complete|not recorded)</td>\s*<td>(.*?)</td>", page, re.S)
-    assert rows == [("April 2023 to March 2024", "provisional", "2024-07-01 09:30 UTC"),
-                    ("April 2022 to March 2023", "not recorded", rows[1][2]),
-                    ("2024Q1", "complete", "2024-07-01 09:31 UTC")]
-    assert "<caption>Blaby (E22000164)</caption>" in page and "3 reports in this folder" in page
+    # one matrix: a row per partnership, a column per product, the latest period in each cell
+    matrix = page.split('<table class="matrix', 1)[1].split("</table>", 1)[0]
+    header = re.findall(r'<th scope="col">(.*?)</th>', matrix)
+    assert header == ["Partnership", "Strategic assessment", "Tactical assessment"]
+    rows = re.findall(r'<tr><th scope="row">(.*?) <span.*?</th>(.*?)</tr>', matrix, re.S)
+    assert [name for name, _ in rows] == ["Blaby", "Leicester"]
+    assert "April 2023 to March 2024, provisional" in rows[0][1] and "none" in rows[0][1].split("</td>")[1]
+    assert "2024Q1, complete" in rows[1][1]
+    earlier = page.split('id="earlier"', 1)[1]
+    assert "April 2022 to March 2023" in earlier and "not recorded" in earlier
+    assert "csp report --kind problem_profile" in page and "3 reports in this folder" in page
 
     result = check_html_in_chromium(index, shots, browser=browser)
     assert (result["external_requests"], result["failed_requests"], result["console_errors"]) == (0, 0, 0)

@@ -40,7 +40,7 @@ matplotlib.use("Agg")  # never a GUI backend on a scheduler worker
 WIDTH_IN = 17 / 2.54  # A4 text width (21 cm less two 2 cm margins)
 FONT = "DejaVu Sans"
 FONT_STACK = "'DejaVu Sans', Arial, Helvetica, sans-serif"
-TITLE_WRAP = 85  # characters per line of the 11 pt title across 17 cm
+TITLE_WRAP = 70  # characters per line of the 11 pt bold title across 17 cm
 SOURCE_WRAP = 115  # characters per line of the 7 pt source line
 
 # Okabe & Ito (2008) colour-blind-safe palette, ordered for lines on white (yellow last).
@@ -243,7 +243,7 @@ def monthly_series(frame: pd.DataFrame, *, title: str, y_label: str, source: str
         else:
             fig.supylabel(y_label, fontsize=8.5)
             handles, labels = axes[0].get_legend_handles_labels()
-            fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=7.5)
+            fig.legend(handles, labels, loc="outside upper center", ncols=3, fontsize=7.5)
     return to_markup(fig, title=title, source=source, description=describe_series(data, names, assessed))
 
 
