@@ -51,24 +51,34 @@ def detailed_lsoa_files(reference_dir: Path) -> list[Path]:
 
 
 @lru_cache(maxsize=2)
+def _lsoa_geometries(reference_dir: Path) -> dict[str, dict]:
+    """LSOA 2011 code -> GeoJSON geometry, the detailed district files taking precedence over
+    the national file (shapes are built by the callers, for the LSOAs they need)."""
+    geometries: dict[str, dict] = {}
+    national = Path(reference_dir) / GEOGRAPHY / NATIONAL_LSOA_FILE
+    for path in ([national] if national.exists() else []) + detailed_lsoa_files(reference_dir):
+        for feature in json.loads(path.read_text(encoding="utf-8"))["features"]:
+            geometries[feature["properties"][LSOA_ID]] = feature["geometry"]
+    return geometries
+
+
+@lru_cache(maxsize=2)
 def lsoa_polygons(reference_dir: Path) -> dict[str, object]:
     """LSOA 2011 code -> polygon (WGS84), every LSOA of England and Wales the reference data
     hold, the detailed district files taking precedence over the national file."""
     from shapely.geometry import shape
 
-    polygons: dict[str, object] = {}
-    national = Path(reference_dir) / GEOGRAPHY / NATIONAL_LSOA_FILE
-    for path in ([national] if national.exists() else []) + detailed_lsoa_files(reference_dir):
-        for feature in json.loads(path.read_text(encoding="utf-8"))["features"]:
-            polygons[feature["properties"][LSOA_ID]] = shape(feature["geometry"])
-    return polygons
+    return {code: shape(geometry) for code, geometry in _lsoa_geometries(Path(reference_dir)).items()}
 
 
 def lsoa_polygons_of(reference_dir: Path, codes) -> tuple[list[str], list]:
-    """(codes, polygons) for those of ``codes`` that have a polygon, in the order given."""
-    polygons = lsoa_polygons(Path(reference_dir))
-    held = [code for code in codes if code in polygons]
-    return held, [polygons[code] for code in held]
+    """(codes, polygons) for those of ``codes`` that have a polygon, in the order given (only
+    those are built: a district's map needs a few hundred of the 34,753)."""
+    from shapely.geometry import shape
+
+    geometries = _lsoa_geometries(Path(reference_dir))
+    held = [code for code in codes if code in geometries]
+    return held, [shape(geometries[code]) for code in held]
 
 
 def _features(path: Path) -> list[dict]:

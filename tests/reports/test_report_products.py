@@ -42,7 +42,7 @@ def html(settings, kind: str, subject: str) -> str:
 
 def text(page: str) -> str:
     """The visible text of a page, whitespace collapsed (enough for content assertions)."""
-    page = re.sub(r"<(style|svg)\b.*?</\1>", " ", page, flags=re.S)
+    page = re.sub(r"<(style|svg|nav)\b.*?</\1>", " ", page, flags=re.S)  # the contents list repeats the headings
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
@@ -124,7 +124,7 @@ def test_tactical_assessment_carries_the_tasking_log(analysed_partnership, rende
     assert len(mine) > 0
     for problem, owner in zip(mine["problem"], mine["owner"]):
         assert problem in page and owner in page
-    assert "Current problems under the agreed priorities" in page
+    assert "The quarter against its seasonal expectation" in page and "Recommended tasking requests" in page
 
 
 def test_county_rollup_escalates_district_priorities(analysed_partnership, rendered):

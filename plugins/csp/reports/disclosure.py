@@ -91,7 +91,11 @@ class DisclosureRule:
         return shown - base // 2, shown + (base - 1 - base // 2)
 
     def is_primary(self, count: int) -> bool:
-        return 1 <= count <= self.threshold or (count == 0 and self.suppress_zero)
+        """A small count, or one that would be shown as one once rounded (11 shown as 10 under
+        a threshold of 10 would read as a small count and narrow the truth to 11 or 12)."""
+        if count == 0:
+            return self.suppress_zero
+        return count <= self.threshold or self.rounded(count) <= self.threshold
 
     def known_range(self, shown: int | None) -> tuple[int, float]:
         """What a published figure tells the attacker about the true count (None: suppressed)."""

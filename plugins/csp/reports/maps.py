@@ -70,17 +70,16 @@ def _project(geometry):
     return shapely.simplify(shapely.transform(geometry, project), SIMPLIFY_M, preserve_topology=True)
 
 
-@lru_cache(maxsize=4096)
-def _lsoa_shape(reference_dir: Path, code: str):
-    polygon = boundaries.lsoa_polygons(reference_dir).get(code)
-    return None if polygon is None else _project(polygon)
+@lru_cache(maxsize=64)
+def _lsoa_shapes(reference_dir: Path, codes: tuple[str, ...]) -> dict[str, object]:
+    held, polygons = boundaries.lsoa_polygons_of(reference_dir, codes)
+    return dict(zip(held, (_project(p) for p in polygons), strict=True))
 
 
 def lsoa_shapes(reference_dir: Path, codes: Iterable[str]) -> dict[str, object]:
     """LSOA code -> polygon in British National Grid metres, simplified, for those of ``codes``
-    that csp.boundaries holds (each projected once per process)."""
-    shapes = {code: _lsoa_shape(Path(reference_dir), code) for code in codes}
-    return {code: shape for code, shape in shapes.items() if shape is not None}
+    that csp.boundaries holds (a partnership's set projected once per process)."""
+    return _lsoa_shapes(Path(reference_dir), tuple(sorted(codes)))
 
 
 def ward_shapes(reference_dir: Path, codes: Iterable[str]) -> dict[str, tuple[str, object]]:
@@ -214,15 +213,25 @@ def rate_map(values: pd.DataFrame, reference_dir: Path, *, title: str, legend_la
     units = _units(values, "lsoa11_code", area_codes, points)
     shapes = lsoa_shapes(reference_dir, units["code"])
     ward_of = points.drop_duplicates("code").set_index("code")["ward"]
-    wards = ward_shapes(reference_dir, sorted(set(ward_of.reindex(units["code"]).dropna())))
-    outline = boundaries.area_outline(reference_dir, "partnership", partnership or "", units["code"])
-    outline = None if outline is None else _project(outline)
-    if outline is not None:  # wards and LSOAs are generalised differently: wards are cut to the outline
-        wards = {code: (name, shapely.intersection(shape, outline)) for code, (name, shape) in wards.items()}
-        wards = {code: ward for code, ward in wards.items() if not ward[1].is_empty}
+    wards, outline = _overlays(reference_dir, tuple(units["code"]), partnership or "")
     return _choropleth(units, shapes, "lsoa", "LSOA", title=title, legend_label=legend_label, source=source,
                        hotspots=hotspots, wards=wards, ward_of=ward_of, population=points.set_index("code")["population"],
                        outline=outline, unit_names=unit_names or {})
+
+
+@lru_cache(maxsize=32)
+def _overlays(reference_dir: Path, codes: tuple[str, ...], partnership: str):
+    """The ward outlines (cut to the outline: wards and LSOAs are generalised differently) and
+    the partnership outline of a set of LSOAs, in BNG metres: the same for every map of a
+    partnership, so built once."""
+    ward_of = lsoa_points(reference_dir).drop_duplicates("code").set_index("code")["ward"]
+    wards = ward_shapes(reference_dir, sorted(set(ward_of.reindex(list(codes)).dropna())))
+    outline = boundaries.area_outline(reference_dir, "partnership", partnership, codes)
+    outline = None if outline is None else _project(outline)
+    if outline is not None:
+        wards = {code: (name, shapely.intersection(shape, outline)) for code, (name, shape) in wards.items()}
+        wards = {code: ward for code, ward in wards.items() if not ward[1].is_empty}
+    return wards, outline
 
 
 def ward_rate_map(values: pd.DataFrame, reference_dir: Path, *, title: str, legend_label: str,
