@@ -151,7 +151,7 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
     """Parse, depersonalise, validate and stage the return in the landing folder as the next
     version. A rejected return is staged as rejected (ledger, quarantine, validation) too.
     ``provenance``: the task fields recorded in the ledger entry (csp.provenance)."""
-    from csp.key_rotation import assert_current_key
+    from csp.key_generations import assert_current_key
 
     dataset = DATASETS[dataset_id]
     key = pseudonym_key()  # refuse before reading anything if no key is configured
