@@ -1,5 +1,9 @@
-"""One dataset's quarterly return, from landing folder to staging: the callables behind the
-authority DAG tasks (and the history loader, so both share one code path)."""
+"""One dataset's quarterly return, from landing folder to staging, in four named steps:
+``parse`` (csp.sources), ``depersonalise`` (csp.depersonalise), ``judge`` (csp.quality: accepted
+or rejected) and ``stage`` (csp.staging). ``ingest_return`` runs them for one return;
+``receive_return`` adds the ingest task's decisions (a refusal recorded, a rejection raised, a
+late return alerted once), so the DAG task only maps outcomes to Airflow exceptions. The
+authority DAGs, ``csp history`` and the bench (csp.bench.stages) all call these."""
 from __future__ import annotations
 
 import math

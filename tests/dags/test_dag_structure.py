@@ -19,18 +19,27 @@ STRUCTURE_SCRIPT = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
 
-def schedule(dag):
-    timetable = dag.timetable
-    out = {"timetable": type(timetable).__name__, "summary": str(timetable.summary)}
-    condition = getattr(timetable, "asset_condition", None)
-    if condition is not None:
-        out["assets"] = sorted(uri for uri, _ in condition.iter_assets())
+def assets(condition):
+    # the URIs an asset condition waits for (AssetAny / AssetAll nest)
+    if hasattr(condition, "uri"):
+        return [condition.uri]
+    return sorted(uri for part in getattr(condition, "objects", ()) for uri in assets(part))
+
+def schedule(timetable):
+    out = {"timetable": type(timetable).__name__}
+    for name in ("expression", "timezone", "interval"):
+        if getattr(timetable, name, None) is not None:
+            out[name] = str(getattr(timetable, name))
+    if getattr(timetable, "timetable", None) is not None:
+        out["time"] = schedule(timetable.timetable)
+    if found := assets(getattr(timetable, "asset_condition", None)):
+        out["assets"] = found
     return out
 
 bag = DagBag(dag_folder=sys.argv[1])
 print(json.dumps({
     dag_id: {
-        "schedule": schedule(dag),
+        "schedule": schedule(dag.timetable),
         "tasks": {t.task_id: {"operator": type(t).__name__, "trigger_rule": str(t.trigger_rule),
                               "downstream": sorted(t.downstream_task_ids),
                               "outlets": sorted(o.uri for o in t.outlets)}
