@@ -412,7 +412,7 @@ analysis until this succeeds: fix and clear the task.""")
 
             return run_all(settings(), period=Period.from_xcom(period) if period else None).rows
 
-        @task(doc_md="""
+        @task(execution_timeout=execution_timeout("reportable_period"), doc_md="""
 Decide the reportable period once for this run (csp.warehouse.period): the four quarters ending
 with the latest quarter that is complete or past its deadline, with what is missing. The
 analysis and the reports both receive this decision, so they always cover the same year;
