@@ -79,8 +79,11 @@ def compliance(warehouse_url: str) -> Compliance:
                 "FROM marts.compliance_matrix ORDER BY quarter, authority, dataset"), conn)
             as_of = conn.execute(sa.text("SELECT today FROM reference.as_of")).scalar_one()
     except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as error:
-        # pandas wraps a failed query (no marts yet) in its own DatabaseError.
-        raise WarehouseUnavailable(f"cannot read marts.compliance_matrix: {_first_line(error)}") from error
+        # pandas wraps a failed query (no marts yet) in its own DatabaseError; the driver's own
+        # message says what is wrong.
+        cause = error.__cause__ if isinstance(error, pd.errors.DatabaseError) and error.__cause__ else error
+        detail = getattr(cause, "orig", None) or cause
+        raise WarehouseUnavailable(f"cannot read marts.compliance_matrix: {_first_line(detail)}") from error
     finally:
         engine.dispose()
     return Compliance(matrix, pd.Timestamp(as_of).date())
@@ -117,13 +120,17 @@ def _configured_metadata_url(environ) -> str | None:
     return parser.get("database", "sql_alchemy_conn", fallback=None)
 
 
-def use_psycopg_for_async_metadata(environ=os.environ) -> str | None:
+def use_psycopg_for_async_metadata(environ=os.environ, asyncpg_installed: bool | None = None) -> str | None:
     """Airflow builds an async engine beside the sync one and, unless told otherwise, derives
-    its URL with asyncpg, which is not installed: a plain ``postgresql://`` metadata URL would
-    crash on ``import airflow``. psycopg 3 (the project's driver) is async-capable under the
-    same URL, so point the async engine at it, unless the deployment chose its own. Must run
-    before Airflow is imported; returns the URL set, if any."""
-    if environ.get(ASYNC_URL_ENV):
+    its URL with asyncpg: without asyncpg (the `deployment` extra installs it) a plain
+    ``postgresql://`` metadata URL crashes ``import airflow``. psycopg 3 (the project's driver)
+    is async-capable under the same URL, so the async engine is pointed at it then, unless the
+    deployment chose its own. Must run before Airflow is imported; returns the URL set, if any."""
+    if asyncpg_installed is None:
+        from importlib.util import find_spec
+
+        asyncpg_installed = find_spec("asyncpg") is not None
+    if environ.get(ASYNC_URL_ENV) or asyncpg_installed:
         return None
     url = _configured_metadata_url(environ)
     if not url or sa.engine.make_url(url).get_backend_name() != "postgresql":

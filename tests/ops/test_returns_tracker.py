@@ -212,7 +212,7 @@ def test_reports_page_lists_reports_by_partnership(client):
 def test_an_unbuilt_warehouse_is_a_message(client, deployment, monkeypatch, tmp_path):
     monkeypatch.setenv("CSP_WAREHOUSE_URL", f"duckdb:///{tmp_path / 'none.duckdb'}")
     response = as_viewer(client, "/csp/returns")
-    assert response.status_code == 503 and "cannot be read right now" in response.text
+    assert response.status_code == 503 and "not available right now" in response.text
 
 
 def test_the_plugin_is_the_only_file_airflow_loads_from_plugins(tmp_path):
