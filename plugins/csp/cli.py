@@ -1,6 +1,7 @@
 """The operator's command line: csp init, history, run, status, resubmit, report, synth and demo.
 
-Exit codes: 0 success, 1 a pipeline run failed or a return was rejected, 2 usage error (each command details its own in --help).
+Exit codes: 0 success, 1 a pipeline run failed or a return was rejected, 2 usage error (each command
+details its own in --help).
 """
 from __future__ import annotations
 
@@ -275,7 +276,8 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     try:
         # Before the first rotation no generation is recorded, so the key ingest is configured
         # with is the only evidence of which key the stored pseudonyms were made with.
-        if current_fingerprint(current.staging_dir) is None and key_fingerprint(pseudonym_key()) != key_fingerprint(old_key):
+        if (current_fingerprint(current.staging_dir) is None
+                and key_fingerprint(pseudonym_key()) != key_fingerprint(old_key)):
             raise KeyRotationError("the old key is not the key ingest is configured with "
                                    "(CSP_PSEUDONYM_KEY / CSP_PSEUDONYM_KEY_FILE / connection csp_pseudonym_key)")
         summary = rotate_key(current, old_key, new_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -59,7 +59,7 @@ def place_files(settings: Settings, dataset: Dataset, quarter: Quarter, files: l
     current = [path for paths in return_files(settings, dataset, quarter).values() for path in paths]
     set_aside = []
     if current:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         archive = folder / SUPERSEDED_FOLDER / stamp
         archive.mkdir(parents=True, exist_ok=True)
         for path in current:

@@ -19,7 +19,7 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from pathlib import Path
 
 import pandas as pd
@@ -78,7 +78,7 @@ class LedgerEntry:
         compliance matrix counts them); 0 when on time, None when nothing arrived."""
         if self.received_at is None:
             return None
-        received = datetime.fromisoformat(self.received_at).astimezone(timezone.utc).date()
+        received = datetime.fromisoformat(self.received_at).astimezone(UTC).date()
         return max(0, (received - date.fromisoformat(self.due_date)).days)
 
     def asset_extra(self) -> dict:
@@ -110,7 +110,7 @@ def files_sha256(files: list[Path]) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _write_atomically(path: Path, write) -> None:
@@ -270,7 +270,7 @@ class Staging:
 
 def _received_at(files: list[Path]) -> str:
     newest = max(p.stat().st_mtime for p in files)
-    return datetime.fromtimestamp(newest, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(newest, UTC).isoformat(timespec="seconds")
 
 
 def _write_entry(entry: LedgerEntry, path: Path) -> None:

@@ -145,7 +145,7 @@ def test_compose_file_follows_the_compose_specification():
 def test_the_stack_has_every_service_with_healthchecks_and_start_order():
     services = compose()["services"]
     assert {"postgres", "warehouse", "redis", "airflow-init", *AIRFLOW_SERVICES} <= set(services)
-    assert AIRFLOW_SERVICES <= set(airflow_services(compose()))
+    assert set(airflow_services(compose())) >= AIRFLOW_SERVICES
     for name in {"postgres", "warehouse", "redis", *AIRFLOW_SERVICES}:
         assert services[name]["healthcheck"]["test"], name
     for name in AIRFLOW_SERVICES:
@@ -154,7 +154,8 @@ def test_the_stack_has_every_service_with_healthchecks_and_start_order():
         assert {"postgres", "redis", "warehouse"} <= set(depends), name
     env = services["airflow-scheduler"]["environment"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:") or "@redis:" in env["AIRFLOW__CELERY__BROKER_URL"]
+    broker = env["AIRFLOW__CELERY__BROKER_URL"]
+    assert broker.startswith("redis://redis:") or "@redis:" in broker
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres/airflow")
     assert env["CSP_WAREHOUSE_URL"].endswith("@warehouse:5432/csp")
@@ -167,7 +168,7 @@ def test_the_stack_has_every_service_with_healthchecks_and_start_order():
 def test_every_secret_comes_from_env_and_is_required():
     missing: set[str] = set()
     interpolate_tree(raw_compose(), {}, missing)
-    assert SECRETS <= missing  # `docker compose` refuses to start without each of them
+    assert missing >= SECRETS  # `docker compose` refuses to start without each of them
     with pytest.raises(MissingVariable, match="AIRFLOW_FERNET_KEY"):
         interpolate(raw_compose()["x-airflow-common"]["environment"]["AIRFLOW__CORE__FERNET_KEY"], {})
 
@@ -217,7 +218,7 @@ def test_env_and_the_stacks_folders_are_never_committed():
     for path in (".env", "logs/scheduler/latest", "data/landing/police/2024Q1/x.csv", "out/index.html"):
         ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=PROJECT_DIR)
         assert ignored.returncode == 0, f"{path} is not ignored by .gitignore"
-    assert not subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=PROJECT_DIR).returncode == 0
+    assert subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=PROJECT_DIR).returncode != 0
 
 
 # --- Airflow configuration -------------------------------------------------------------------
@@ -375,7 +376,8 @@ def test_mounted_host_paths_exist_or_are_created_by_init():
         for target, source in bind_mounts(svc).items():
             host = (PROJECT_DIR / source).resolve()
             made = any(path == target or path.startswith(target + "/") for path in created)
-            assert host.exists() or made, f"{name}: {source} -> {target} is neither in the repo nor made by airflow-init"
+            assert host.exists() or made, (
+                f"{name}: {source} -> {target} is neither in the repo nor made by airflow-init")
         for volume in svc.get("volumes", []):
             source = volume.split(":")[0]
             if not source.startswith((".", "/")):
