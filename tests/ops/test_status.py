@@ -31,7 +31,8 @@ def test_a_plain_postgresql_url_gets_the_psycopg_async_engine(tmp_path):
     # From airflow.cfg when the environment does not say.
     (tmp_path / "airflow.cfg").write_text("[database]\nsql_alchemy_conn = postgresql+psycopg2://a@db/airflow\n")
     from_file = {"AIRFLOW_HOME": str(tmp_path)}
-    assert use_psycopg_for_async_metadata(from_file, asyncpg_installed=False) == "postgresql+psycopg://a@db/airflow"
+    assert use_psycopg_for_async_metadata(from_file, asyncpg_installed=False) == \
+        "postgresql+psycopg://a@db/airflow"
 
 
 def test_status_on_a_plain_postgresql_url_shows_no_traceback(tmp_path, postgres_url):
@@ -49,7 +50,8 @@ def test_status_on_a_plain_postgresql_url_shows_no_traceback(tmp_path, postgres_
 
     with sa.create_engine(postgres_url).begin() as conn:
         conn.exec_driver_sql("CREATE SCHEMA marts; CREATE SCHEMA reference")
-        conn.exec_driver_sql("CREATE TABLE reference.as_of (today date); INSERT INTO reference.as_of VALUES ('2024-08-01')")
+        conn.exec_driver_sql("CREATE TABLE reference.as_of (today date); "
+                             "INSERT INTO reference.as_of VALUES ('2024-08-01')")
         conn.exec_driver_sql(
             "CREATE TABLE marts.compliance_matrix AS SELECT 'fire' AS authority, 'fire_incidents' AS dataset, "
             "'2024Q1' AS quarter, 'late' AS state, DATE '2024-06-30' AS due_date, "

@@ -12,6 +12,7 @@ which worker ran which task, as they would with containers.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -251,10 +252,8 @@ class AirflowServices:
         root = psutil.Process(process.pid)
         victims = [root, *root.children(recursive=True)]
         for victim in victims:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 victim.kill()
-            except psutil.NoSuchProcess:
-                pass
         process.wait(timeout=30)
         self.killed[name] = process
         return [v.pid for v in victims]

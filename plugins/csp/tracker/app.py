@@ -14,6 +14,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
@@ -66,6 +68,14 @@ def area_names(current) -> dict[str, str]:
     return _area_names(str(current.area_file), current.area_file.stat().st_mtime, str(current.reference_dir))
 
 
+async def reader(user: GetUserDep):
+    """The caller, from Airflow's token (Bearer header, else the UI's ``_token`` cookie: 401
+    without one, 403 when invalid), if Airflow's auth manager lets it see ``RESOURCE``."""
+    if not get_auth_manager().is_authorized_custom_view(method="GET", resource_name=RESOURCE, user=user):
+        raise HTTPException(status_code=403, detail="Forbidden")
+    return user
+
+
 def _cell_json(cell) -> dict:
     return {
         "authority": cell.authority, "dataset": cell.dataset, "quarter": cell.quarter, "state": cell.state,
@@ -78,16 +88,9 @@ def _cell_json(cell) -> dict:
 
 
 def create_app() -> FastAPI:
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.core_api.security import get_user
     from csp.config import settings
     from csp.status import WarehouseUnavailable
     from csp.tracker import files, report_list, returns
-
-    async def reader(user=Depends(get_user)):
-        if not get_auth_manager().is_authorized_custom_view(method="GET", resource_name=RESOURCE, user=user):
-            raise HTTPException(status_code=403, detail="Forbidden")
-        return user
 
     app = FastAPI(title="CSP returns tracker", dependencies=[Depends(reader)],
                   docs_url=None, redoc_url=None, openapi_url=None)
