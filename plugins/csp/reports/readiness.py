@@ -21,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from csp import safe_paths
 from csp.quarters import Quarter
 from csp.reports.rendering import TEMPLATES
 
@@ -81,13 +82,14 @@ def reportable_period(conn: Connection) -> Period | None:
 def unchanged(path: Path, fingerprint: str) -> bool:
     """Whether the report at ``path`` was rendered from exactly these inputs."""
     manifest = path.with_suffix(".json")
-    return path.exists() and manifest.exists() and json.loads(manifest.read_text()).get("fingerprint") == fingerprint
+    return (safe_paths.exists(path) and safe_paths.exists(manifest)
+            and json.loads(safe_paths.read_bytes(manifest)).get("fingerprint") == fingerprint)
 
 
 def record(path: Path, period: Period, **about) -> None:
     """Write the report's manifest: what it is (``about``: kind, subject, title) and the inputs
     it was built from (audit, the index page, delivery and re-render checks)."""
-    path.with_suffix(".json").write_text(json.dumps({
+    safe_paths.write_text(path.with_suffix(".json"), json.dumps({
         **about,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "fingerprint": period.fingerprint,
