@@ -29,6 +29,7 @@ from airflow.sdk import (
 
 from csp.notify import AlertNotifier
 from csp.registry import AUTHORITIES, DATASETS, THEMES, Dataset, datasets_of
+from csp.timeouts import execution_timeout
 
 TIMEZONE = "Europe/London"
 # Runs for quarter Q start when Q ends; its data interval is the quarter itself.
@@ -85,12 +86,18 @@ ON_FAILURE = """
 **If it fails** the alert (log, and email per `CSP_NOTIFIER`) names the DAG, task, run and error.
 """
 
+# The Celery queue of the warehouse DAG's tasks, served by one worker only
+# (docker-compose.yaml: airflow-warehouse-worker): the one writer to the warehouse is a matter
+# of configuration, not of luck. Every other task goes to Airflow's default queue.
+WAREHOUSE_QUEUE = "warehouse"
+
 DEFAULT_ARGS = {
     "owner": OWNER,
-    # Retries are for transient faults (a database restarting). In-process runs (demo, tests)
-    # set CSP_TASK_RETRIES=0 so a defect fails at once instead of waiting out the back-off.
+    # Retries are for transient faults (a database restarting, a worker lost). In-process runs
+    # (demo, tests) set CSP_TASK_RETRIES=0 so a defect fails at once instead of waiting out the
+    # back-off; the Celery test shortens the first delay (CSP_TASK_RETRY_DELAY_SECONDS).
     "retries": int(os.environ.get("CSP_TASK_RETRIES", "3")),
-    "retry_delay": timedelta(minutes=2),
+    "retry_delay": timedelta(seconds=int(os.environ.get("CSP_TASK_RETRY_DELAY_SECONDS", "120"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
     "on_failure_callback": AlertNotifier(),
@@ -113,7 +120,7 @@ def _dataset_tasks(dataset: Dataset) -> None:
     ingest_return for an extra source), each dataset independent of the others."""
     asset = dataset_asset(dataset)
 
-    @task.short_circuit(task_id="is_held", doc_md=f"""
+    @task.short_circuit(task_id="is_held", execution_timeout=execution_timeout("is_held"), doc_md=f"""
 Is **{dataset.title}** held by the {AUTHORITIES[dataset.authority].name.lower()}?
 A dataset the partnership configuration (`config/area.toml`, `[not_held]`) declares not held
 is recorded as such in the returns ledger and the rest of this group is skipped (skipped is
@@ -136,6 +143,7 @@ a failure is a configuration or disk problem (the log names it). Fix it and clea
         mode="reschedule",
         poke_interval=POKE_INTERVAL,
         timeout=WAIT_TIMEOUT,
+        execution_timeout=execution_timeout("wait_for_return"),  # each poke
         doc_md=f"""
 Waits (without holding a worker slot) for the quarter's **{dataset.title}** file(s) in
 `landing/{dataset.authority}/<YYYY>Q<n>/` (patterns: see docs/data-contracts/). Past the
@@ -171,7 +179,8 @@ is a symbolic link is never followed: it is recorded as refused and the task fai
             raise AirflowFailException(str(refused)) from refused
         return PokeReturnValue(is_done=names is not None, xcom_value=names)
 
-    @task(task_id="ingest_return", outlets=[asset], doc_md=f"""
+    @task(task_id="ingest_return", outlets=[asset], execution_timeout=execution_timeout("ingest_return"),
+          doc_md=f"""
 Parses the **{dataset.title}** return, depersonalises it, validates it with
 `expectations/{dataset.id}.json` and stages it as the next version
 (`staging/{dataset.id}/<quarter>/v<k>.parquet`, with quarantine and validation report beside it).
@@ -225,7 +234,7 @@ the same files changes nothing.
         yield Metadata(asset, extra=entry.asset_extra())
         return entry.asset_extra()
 
-    @task.short_circuit(task_id="is_supplied", doc_md=f"""
+    @task.short_circuit(task_id="is_supplied", execution_timeout=execution_timeout("is_supplied"), doc_md=f"""
 **{dataset.title}** is an extra source, not mandated by SI 2007/1831: it is ingested when the
 quarter's folder holds it and otherwise skipped, never waited for and never late (skipped is
 expected when nothing was sent).
@@ -311,7 +320,7 @@ def warehouse_dag() -> DAG:
         start_date=START,
         catchup=False,
         max_active_runs=1,  # DuckDB allows one writing process: this DAG is the only writer
-        default_args=DEFAULT_ARGS,
+        default_args={**DEFAULT_ARGS, "queue": WAREHOUSE_QUEUE},
         tags=["csp", "warehouse", "reports"],
         deadline=deadline_alert(
             "quarter reports overdue", REPORTS_GRACE,
@@ -343,7 +352,7 @@ host and code version loaded each partition; `marts.return_quality` shows it per
 """,
     ) as dag:
 
-        @task(doc_md="""
+        @task(execution_timeout=execution_timeout("load_returns"), doc_md="""
 Load every pending (dataset, quarter) partition from staging (the newest accepted version not
 yet in the warehouse), one transaction each, recording in `staging.loaded_returns` when, by
 which run, on which host and with which code version.
@@ -362,7 +371,7 @@ re-stage that return and clear the task; nothing is loaded twice.""")
             return load(make_engine(current.warehouse_url), current,
                         provenance=task_provenance(context)).loaded
 
-        @task(doc_md="""
+        @task(execution_timeout=execution_timeout("build_models"), doc_md="""
 Rebuild the SQL models in `sql/` (staging -> core -> marts) in dependency order, in one
 transaction (on PostgreSQL the roles and row-level policies are applied in it too).
 
@@ -376,7 +385,7 @@ the model and the task cleared; nothing is half-built (the transaction rolls bac
             with make_engine(settings().warehouse_url).begin() as conn:
                 return models.build(conn)
 
-        @task(doc_md="""
+        @task(execution_timeout=execution_timeout("render_reports"), doc_md="""
 Render, for the four quarters ending with the latest quarter that is complete (every held
 dataset in) or past its deadline (then marked provisional, naming what is missing): the
 strategic assessment, public summary and tactical assessment of every CSP served, the county
@@ -399,7 +408,7 @@ cleared (reports already written are left alone). To render one report on demand
             return {"written": [str(p) for p in summary.written],
                     "unchanged": len(summary.unchanged), "waiting": summary.waiting}
 
-        @task(doc_md="""
+        @task(execution_timeout=execution_timeout("run_analysis"), doc_md="""
 Analyse the reportable year over the marts (csp.analysis.run): change tests with FDR control,
 control-chart exceedances, seasonality, Gi* hotspots, harm, and the configured initiative's
 displacement. Results replace the `analysis.*` tables the reports read.

@@ -129,7 +129,7 @@ def split(paths: list[Path], landing_dir: Path) -> list[SplitFile]:
         (path, label): landing_dir / authority / label / f"{path.stem}_{label}.csv"
         for path in tables for label in quarters[path].unique()
     }
-    for (path, label), target in targets.items():
+    for target in targets.values():
         # Re-running history rewrites its own files; any other file of the format (except the
         # inputs themselves, moved aside below) would make the return two copies of the records.
         others = [p for p in find_format_files(format_id, target.parent)

@@ -44,7 +44,7 @@ import hmac
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pandas as pd
@@ -206,7 +206,7 @@ def rekey_warehouse(conn: Connection, new_key: bytes) -> tuple[list[str], int]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def rotate_key(settings: Settings, old_key: bytes, new_key: bytes) -> RotationSummary:

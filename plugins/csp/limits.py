@@ -159,11 +159,12 @@ def check_archive(path: Path, fh: BinaryIO) -> None:
     total = 0
     for member in members:
         total += member.file_size
-        if member.file_size > caps.max_ratio * max(member.compress_size, 1) and member.file_size > MIB:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if ratio > caps.max_ratio and member.file_size > MIB:
             raise LimitExceeded(path, "archive_ratio",
-                                f"member {member.filename!r} expands {member.file_size / max(member.compress_size, 1):,.0f} "
-                                f"times ({member.compress_size:,} to {member.file_size:,} bytes), more than "
-                                f"{caps.max_ratio:,.0f} {_where()}: a zip bomb?")
+                                f"member {member.filename!r} expands {ratio:,.0f} times ({member.compress_size:,} "
+                                f"to {member.file_size:,} bytes), more than {caps.max_ratio:,.0f} {_where()}: "
+                                "a zip bomb?")
         if stat.S_ISLNK(member.external_attr >> 16):
             raise LimitExceeded(path, "archive_link", f"member {member.filename!r} is a symbolic link")
         name = member.filename.replace("\\", "/")
@@ -171,7 +172,8 @@ def check_archive(path: Path, fh: BinaryIO) -> None:
             raise LimitExceeded(path, "archive_path", f"member {member.filename!r} leaves the archive's folder")
     if total > caps.max_uncompressed_bytes:
         raise LimitExceeded(path, "archive_too_large",
-                            f"{total:,} bytes uncompressed, more than {caps.max_uncompressed_bytes // MIB:,} MiB {_where()}")
+                            f"{total:,} bytes uncompressed, more than "
+                            f"{caps.max_uncompressed_bytes // MIB:,} MiB {_where()}")
 
 
 def check_archive_bytes(path: Path, data: bytes) -> None:

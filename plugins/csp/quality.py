@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -36,7 +36,7 @@ def suite_path(dataset_id: str) -> Path:
     return EXPECTATIONS_DIR / f"{dataset_id}.json"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _batch_definition():
     import logging
 

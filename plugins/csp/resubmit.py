@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -74,7 +74,7 @@ def place_files(settings: Settings, dataset: Dataset, quarter: Quarter, files: l
     files landed."""
     jail = safe_paths.Jail(settings.landing_dir)
     folder = landing_folder(settings, dataset, quarter)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     incoming = folder / f".incoming-{stamp}-{os.getpid()}"
     try:
         for path in files:

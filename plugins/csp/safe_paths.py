@@ -228,7 +228,7 @@ class Jail:
         """A file with several names is allowed only when every name is inside the folder (a
         link to a file outside would read that file's content as a return)."""
         inside = 0
-        for top, folders, names in os.walk(self.root):  # os.walk follows no links by default
+        for top, _, names in os.walk(self.root):  # os.walk follows no links by default
             for name in names:
                 with contextlib.suppress(OSError):
                     st = os.stat(os.path.join(top, name), follow_symlinks=False)

@@ -20,7 +20,7 @@ import os
 import re
 import stat
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from pathlib import Path
 
 import pandas as pd
@@ -79,7 +79,7 @@ class LedgerEntry:
         compliance matrix counts them); 0 when on time, None when nothing arrived."""
         if self.received_at is None:
             return None
-        received = datetime.fromisoformat(self.received_at).astimezone(timezone.utc).date()
+        received = datetime.fromisoformat(self.received_at).astimezone(UTC).date()
         return max(0, (received - date.fromisoformat(self.due_date)).days)
 
     def asset_extra(self) -> dict:
@@ -111,7 +111,7 @@ def files_sha256(files: list[Path]) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Staging:
@@ -274,7 +274,7 @@ class Staging:
 
 def _received_at(files: list[Path]) -> str:
     newest = max(_mtime(p) for p in files)
-    return datetime.fromtimestamp(newest, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(newest, UTC).isoformat(timespec="seconds")
 
 
 def _mtime(path: Path) -> float:

@@ -48,8 +48,8 @@ class Compliance:
         table = self.grid().reset_index()
         columns = [str(c) for c in table.columns]
         rows = [[str(v) for v in row] for row in table.itertuples(index=False)]
-        widths = [max(len(cell) for cell in column) for column in zip(columns, *rows)]
-        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
+        widths = [max(len(cell) for cell in column) for column in zip(columns, *rows, strict=True)]
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
                          for line in [columns, *rows])
 
     def last(self, quarters: int) -> Compliance:

@@ -159,7 +159,7 @@ def test_knox_over_the_warehouse_uses_precise_events_only(workspace, tmp_path):
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS analysis")
         replace_table(conn, "analysis.near_repeats", table.assign(reference_month=REFERENCE_MONTH.date()))
         assert conn.execute(sa.text("SELECT SUM(observed) FROM analysis.near_repeats")).scalar() == 10
-    assert set(zip(table["csp_code"], table["theme"])) == {(LEICESTER, "criminal_damage_arson")}
+    assert set(zip(table["csp_code"], table["theme"], strict=True)) == {(LEICESTER, "criminal_damage_arson")}
     assert table["events"].unique().tolist() == [30]
     assert table["datasets"].unique().tolist() == ["fire_incidents"]
     assert len(table) == 9  # 3 space bands x 3 time bands

@@ -174,7 +174,7 @@ def test_a_quarter_folder_swapped_for_a_link_after_the_poke_is_refused(workspace
     assert ingest.poll_return(workspace, "council_asb", Q, Q.end) == [ASB]
     landing.rename(landing.with_name("moved"))
     landing.symlink_to(outside, target_is_directory=True)
-    with pytest.raises(UnsafePath, match=r"2024Q1: a symbolic link where a folder is due: links are not followed \[symlink\]"):
+    with pytest.raises(UnsafePath, match=r"2024Q1: a symbolic link where a folder is due: .* \[symlink\]"):
         ingest.ingest_return(workspace, "council_asb", Q)
 
 

@@ -127,7 +127,7 @@ def test_an_xlsx_with_too_many_rows_is_refused_before_pandas_reads_it(workspace,
     (fire_landing / FIRE_XLSX).write_bytes(real_xlsx(5))
     guard.start()
     forbid_parsing(monkeypatch)
-    with pytest.raises(LimitExceeded, match=r"6 rows, more than the 3 a fire_other_incidents return may have .*\[too_many_rows\]"):
+    with pytest.raises(LimitExceeded, match=r"6 rows, more than the 3 .*\[too_many_rows\]"):
         ingest.ingest_return(workspace, "fire_incidents", Q)  # 6: the header row counts as an upper bound
 
 
@@ -171,7 +171,7 @@ def test_a_return_with_too_many_rows_is_refused_and_the_others_are_staged(worksp
     (landing / ASB).write_bytes(asb_return(4))
     (landing / "racial_incidents_2024Q1.csv").write_bytes((TEMPLATES / "racial_incidents.csv").read_bytes())
     guard.start()
-    with pytest.raises(LimitExceeded, match=rf"{ASB}: 4 rows, more than the 3 a council_asb return may have .*\[too_many_rows\]"):
+    with pytest.raises(LimitExceeded, match=rf"{ASB}: 4 rows, more than the 3 .*\[too_many_rows\]"):
         ingest.ingest_return(workspace, "council_asb", Q)
     assert ingest.ingest_return(workspace, "racial_incidents", Q).status == "accepted"
     assert Staging(workspace.staging_dir).versions("council_asb", Q) == []
@@ -182,7 +182,7 @@ def test_a_2_gb_sparse_file_is_refused_at_once(workspace, guard, landing):
         fh.write(asb_return(4))
         fh.truncate(2 << 30)  # 2 GiB, a few kB on disk
     guard.start()
-    with pytest.raises(UnsafePath, match=r"a sparse file \(2,147,483,648 bytes, .* on disk\): its size is not its content \[sparse_file\]"):
+    with pytest.raises(UnsafePath, match=r"a sparse file \(2,147,483,648 bytes, .* on disk\): .* \[sparse_file\]"):
         ingest.ingest_return(workspace, "council_asb", Q)
 
 
@@ -232,7 +232,7 @@ def test_records_dated_after_today_or_before_the_first_quarter_are_quarantined(w
 
 def history_file(tmp_path: Path, dates: list[str]) -> Path:
     lines = asb_return(len(dates)).decode().splitlines()
-    body = [line.replace("2024-01-10", day) for line, day in zip(lines[1:], dates)]
+    body = [line.replace("2024-01-10", day) for line, day in zip(lines[1:], dates, strict=True)]
     path = tmp_path / "council_asb_history.csv"
     path.write_text("\n".join([lines[0], *body]) + "\n")
     return path

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 
 import pandas as pd
 import pytest
@@ -72,4 +71,5 @@ def test_row_count_band():
     assert plausible_row_band([3, 2, 4])[0] == 0
     frame = racial_incidents(30)
     outcome = quality.validate_batch(frame, "racial_incidents", {**PARAMS, "min_rows": 100, "max_rows": 500})
-    assert outcome.failures == ["row count outside the plausible band of the authority's previous quarters (observed 30)"]
+    assert outcome.failures == [
+        "row count outside the plausible band of the authority's previous quarters (observed 30)"]

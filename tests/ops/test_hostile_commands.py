@@ -101,7 +101,8 @@ def test_resubmit_refuses_a_file_over_its_formats_limit(current, corrections, gu
     (corrections / ASB).write_bytes(asb_return(40))
     guard.start()
     code, err = resubmit(capsys, corrections / ASB)
-    assert code == 2 and err.endswith("a council_asb file may be (limit in limits.toml, CSP_LIMITS_FILE) [file_too_large]")
+    assert code == 2 and err.endswith("a council_asb file may be (limit in limits.toml, CSP_LIMITS_FILE) "
+                                      "[file_too_large]")
     assert_unchanged(current)
 
 
@@ -130,14 +131,16 @@ def test_resubmit_refuses_a_superseded_folder_that_is_a_link(current, correction
     (corrections / ASB).write_bytes(asb_return(5))
     guard.start()
     code, err = resubmit(capsys, corrections / ASB)
-    assert code == 2 and err.endswith("superseded: a symbolic link where a folder is due: links are not followed [symlink]")
+    assert code == 2 and err.endswith("superseded: a symbolic link where a folder is due: links are not "
+                                      "followed [symlink]")
     guard.check()
     assert current.read_bytes() == asb_return(4, ref="CURRENT") and list(outside.iterdir()) == []
     assert sorted(p.name for p in current.parent.iterdir()) == [ASB, "superseded"]  # no copy left behind
 
 
 @pytest.mark.parametrize("quarter, message", [
-    ("1900Q1", "1900Q1 is before the platform's first quarter 1998Q3 (CSP_FIRST_QUARTER): there is no return to correct"),
+    ("1900Q1", "1900Q1 is before the platform's first quarter 1998Q3 (CSP_FIRST_QUARTER): "
+               "there is no return to correct"),
     ("2099Q1", "2099Q1 has not begun (today is 2024-05-20): there is no return to correct"),
 ])
 def test_resubmit_refuses_a_quarter_that_cannot_be(current, corrections, guard, capsys, quarter, message):

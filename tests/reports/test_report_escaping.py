@@ -7,7 +7,6 @@ import csv
 import io
 
 import pandas as pd
-import pytest
 
 from csp import csv_safety
 from csp.quality import BatchOutcome, render_result

@@ -76,7 +76,8 @@ def planned_reports(settings: Settings, area: ServedArea, period: Period, kinds=
             reports.append(Report(
                 "strategic", p.code, f"Strategic assessment: {p.name}", "strategic_assessment.html.j2",
                 out / "strategic" / year / f"{p.code}.html",
-                lambda conn, p=p: strategic_assessment(conn, p, period, settings.reference_dir, settings.partnership_dir)))
+                lambda conn, p=p: strategic_assessment(conn, p, period, settings.reference_dir,
+                                                       settings.partnership_dir)))
         if "public_summary" in kinds:
             reports.append(Report(
                 "public_summary", p.code, f"Community safety in {p.name}: public summary", None,
@@ -84,7 +85,8 @@ def planned_reports(settings: Settings, area: ServedArea, period: Period, kinds=
                 writer=render_public_summary))
         if "tactical" in kinds:
             reports.append(Report(
-                "tactical", p.code, f"Tactical assessment: {p.name}, {period.last.label}", "tactical_assessment.html.j2",
+                "tactical", p.code, f"Tactical assessment: {p.name}, {period.last.label}",
+                "tactical_assessment.html.j2",
                 out / "tactical" / period.last.label / f"{p.code}.html",
                 lambda conn, p=p: tactical_assessment(conn, p, period, settings.partnership_dir)))
     if "county" in kinds:

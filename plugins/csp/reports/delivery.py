@@ -129,7 +129,8 @@ def _partnership_of(settings: Settings, entry: ReportEntry, names: dict[str, str
 
 def _receipt_matches(entry: ReportEntry) -> bool:
     receipt = receipt_path(entry.html)
-    return safe_paths.exists(receipt) and json.loads(safe_paths.read_bytes(receipt)).get("fingerprint") == entry.fingerprint
+    return (safe_paths.exists(receipt)
+            and json.loads(safe_paths.read_bytes(receipt)).get("fingerprint") == entry.fingerprint)
 
 
 def _write_receipt(entry: ReportEntry, to: tuple[str, ...]) -> None:

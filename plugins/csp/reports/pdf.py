@@ -165,10 +165,8 @@ def _hand_over(proc: subprocess.Popen, html_path: Path) -> bool:
         proc.stdin.flush()
     except BrokenPipeError:
         return False
-    for line in proc.stdout:  # anything else a library prints there is passed over
-        if line.rstrip("\n") == pdf_path:
-            return True
-    return False
+    # anything else a library prints there is passed over
+    return any(line.rstrip("\n") == pdf_path for line in proc.stdout)
 
 
 def main(argv: list[str]) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from functools import lru_cache
 from pathlib import Path
 
@@ -91,7 +91,7 @@ def record(path: Path, period: Period, **about) -> None:
     it was built from (audit, the index page, delivery and re-render checks)."""
     safe_paths.write_text(path.with_suffix(".json"), json.dumps({
         **about,
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "fingerprint": period.fingerprint,
         "code_version": code_version(),
         "quarters": [q.label for q in period.quarters],

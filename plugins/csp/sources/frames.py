@@ -137,7 +137,8 @@ def parse_time(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     minutes = pd.to_numeric(parts["m"], errors="coerce")
     valid = hours.between(0, 23) & minutes.between(0, 59)
     stamps = pd.to_datetime(
-        "2000-01-01 " + hours.where(valid, 0).astype(int).astype(str) + ":" + minutes.where(valid, 0).astype(int).astype(str),
+        "2000-01-01 " + hours.where(valid, 0).astype(int).astype(str)
+        + ":" + minutes.where(valid, 0).astype(int).astype(str),
         format="%Y-%m-%d %H:%M",
     )
     times = pd.Series(np.where(valid, stamps.dt.time, None), index=values.index, dtype=object)

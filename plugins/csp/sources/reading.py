@@ -293,7 +293,7 @@ def read_file(
 
     def pick(names: list[str]) -> list[str]:
         """The header names of the wanted columns: the only ones Arrow converts."""
-        return [name for name, column in zip(names, renamed(names)) if column in wanted]
+        return [name for name, column in zip(names, renamed(names), strict=True) if column in wanted]
 
     raw = _read_raw(path, allow_xlsx, pick)
     columns = renamed(raw.names if isinstance(raw, _ArrowRead) else raw.columns)
