@@ -479,7 +479,7 @@ def test_every_database_url_names_an_installed_driver():
     sa.create_engine(urls["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+")).dispose()
     create_async_engine(urls["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"]).sync_engine.dispose()
     # The warehouse stays on psycopg 3, the project's own driver (csp.warehouse.engine).
-    assert compose()["x-airflow-common"]["environment"]["CSP_WAREHOUSE_URL"].startswith("postgresql://")
+    assert compose()["x-warehouse-env"]["CSP_WAREHOUSE_URL"].startswith("postgresql://")
 
 
 def worker_queues() -> dict[str, tuple[set[str], str | None]]:
