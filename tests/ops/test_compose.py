@@ -25,7 +25,7 @@ OPERATIONS_DOC = PROJECT_DIR / "docs" / "operations.md"
 
 SECRETS = {
     "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "AIRFLOW_DB_PASSWORD",
-    "WAREHOUSE_DB_PASSWORD", "CSP_PSEUDONYM_KEY", "AIRFLOW_CONN_SMTP_DEFAULT",
+    "WAREHOUSE_DB_PASSWORD", "AIRFLOW_CONN_SMTP_DEFAULT",
     "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_VIEWER_PASSWORD",
 }
 AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
@@ -158,7 +158,8 @@ def test_the_stack_has_every_service_with_healthchecks_and_start_order():
     assert broker.startswith("redis://redis:") or "@redis:" in broker
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres/airflow")
-    assert env["CSP_WAREHOUSE_URL"].endswith("@warehouse:5432/csp")
+    # The warehouse's URL only where it is used (tests/ops/test_compose_least_privilege.py).
+    assert services["airflow-warehouse-worker"]["environment"]["CSP_WAREHOUSE_URL"].endswith("@warehouse:5432/csp")
     # The metadata database and the warehouse are separate servers.
     assert services["postgres"]["volumes"] != services["warehouse"]["volumes"]
 
@@ -478,7 +479,7 @@ def test_every_database_url_names_an_installed_driver():
     sa.create_engine(urls["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+")).dispose()
     create_async_engine(urls["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"]).sync_engine.dispose()
     # The warehouse stays on psycopg 3, the project's own driver (csp.warehouse.engine).
-    assert compose()["x-airflow-common"]["environment"]["CSP_WAREHOUSE_URL"].startswith("postgresql://")
+    assert compose()["x-warehouse-env"]["CSP_WAREHOUSE_URL"].startswith("postgresql://")
 
 
 def worker_queues() -> dict[str, tuple[set[str], str | None]]:
