@@ -91,7 +91,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     from csp.history import load_history
 
     try:
-        entries = load_history(settings(), [path.resolve() for path in args.files])
+        # Absolute, not resolved: a link given (or met) is refused, never read as its target.
+        entries = load_history(settings(), [Path(os.path.abspath(path)) for path in args.files])
     except ValueError as refused:  # includes SourceError: the message names file and rule
         print(f"csp history: {refused}", file=sys.stderr)
         return 1
@@ -223,7 +224,11 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
     except ValueError as refused:  # ResubmissionRefused, or a malformed quarter label
         print(f"csp resubmit: {refused}", file=sys.stderr)
         return 2
-    placement = resubmit.place_files(settings(), dataset, quarter, args.files)
+    try:
+        placement = resubmit.place_files(settings(), dataset, quarter, args.files)
+    except ValueError as refused:  # a file refused while copied (limits, links): nothing placed
+        print(f"csp resubmit: {refused}", file=sys.stderr)
+        return 2
     for path in placement.set_aside:
         print(f"set aside  {path}")
     for path in placement.placed:
@@ -318,7 +323,9 @@ exit codes:
   0  files placed (and the run triggered, unless --no-trigger)
   1  files placed, but the DAG could not be triggered (the message says why)
   2  usage error: unknown authority or dataset, malformed or unfinished quarter, a file that
-     is missing or not named as that dataset's files are"""
+     is missing or not named as that dataset's files are, or a file refused (a link, FIFO or
+     device, sparse, NUL bytes in a CSV, over its format's size limit: config/limits.toml),
+     in which case nothing in the landing folder changes"""
 
 
 def parser() -> argparse.ArgumentParser:

@@ -156,7 +156,8 @@ counts as landed (the ledger is checked).
 `csp resubmit <authority> <dataset> <quarter> <file>` (or copy it into the landing folder and clear
 this task): the late return is then ingested and alerted as late. Any other failure (disk,
 permissions) is retried; after the retries, fix it and clear the task. Running for weeks is
-normal: the return is not due until the end of the following quarter.""",
+normal: the return is not due until the end of the following quarter. A landing folder that
+is a symbolic link is never followed: it is recorded as refused and the task fails at once.""",
     )
     def wait_for_return(**context) -> PokeReturnValue:
         from airflow.sdk.exceptions import AirflowFailException
@@ -165,11 +166,17 @@ normal: the return is not due until the end of the following quarter.""",
         from csp.config import settings
         from csp.provenance import task_provenance
 
+        from csp.safe_paths import RefusedFile
+
         try:
             names = ingest.poll_return(settings(), dataset.id, _quarter(context), clock.today(),
                                        provenance=task_provenance(context))
         except ingest.ReturnNotReceived as missing:
             raise AirflowFailException(str(missing)) from missing
+        except RefusedFile as refused:  # a landing folder that is a link: never followed
+            ingest.record_refused(settings(), dataset.id, _quarter(context), str(refused),
+                                  provenance=task_provenance(context))
+            raise AirflowFailException(str(refused)) from refused
         return PokeReturnValue(is_done=names is not None, xcom_value=names)
 
     @task(task_id="ingest_return", outlets=[asset], execution_timeout=execution_timeout("ingest_return"),
@@ -187,8 +194,10 @@ the same files changes nothing.
 - *rejected* (validation failed, or most rows quarantined): no retry. Open the validation
   report named in the error and the quarantine report (`v<k>.quarantine.csv`, beside it),
   send the findings to the partner, then place the corrected file with `csp resubmit`;
-- *refused* (unreadable file, wrong format, or a file covering several quarters): no retry; a
-  multi-quarter file is loaded with `csp history <file>`, otherwise ask for a corrected file;
+- *refused* (unreadable file, wrong format, a file covering several quarters, a link, FIFO,
+  device or sparse file in the landing folder, or a file beyond its format's limits in
+  `config/limits.toml`): no retry, recorded in the ledger with the rule; a multi-quarter file
+  is loaded with `csp history <file>`, otherwise remove the entry and place a corrected file;
 - *pseudonymisation key* not the current generation: the deployment runs with a retired key
   (see docs/operations.md, key rotation); fix `CSP_PSEUDONYM_KEY` and clear the task;
 - anything else (disk, memory) is retried; after the retries, fix it and clear the task.""")
@@ -220,8 +229,12 @@ it and clear the task.""")
     def is_supplied(**context) -> bool:
         from csp import ingest
         from csp.config import settings
+        from csp.safe_paths import RefusedFile
 
-        return bool(ingest.return_files(settings(), dataset, _quarter(context)))
+        try:
+            return bool(ingest.return_files(settings(), dataset, _quarter(context)))
+        except RefusedFile:
+            return True  # a folder that is a link: ingest_return refuses it and records why
 
     if dataset.mandated:
         is_held() >> wait_for_return() >> ingest_return()
@@ -398,7 +411,7 @@ analysis until this succeeds: fix and clear the task.""")
 
             return run_all(settings(), period=Period.from_xcom(period) if period else None).rows
 
-        @task(doc_md="""
+        @task(execution_timeout=execution_timeout("reportable_period"), doc_md="""
 Decide the reportable period once for this run (csp.warehouse.period): the four quarters ending
 with the latest quarter that is complete or past its deadline, with what is missing. The
 analysis and the reports both receive this decision, so they always cover the same year;

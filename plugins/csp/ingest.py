@@ -13,10 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+from csp import clock, limits
 from csp.config import Settings
 from csp.depersonalise import depersonalise, pseudonym_key
-from csp.quarters import Quarter
+from csp.quarters import Quarter, impossible_quarter
 from csp.registry import AUTHORITIES, DATASETS, Dataset
+from csp.safe_paths import RefusedFile
 from csp.staging import ACCEPTED, NOT_HELD, NOT_RECEIVED, REJECTED, LedgerEntry, Staging, files_sha256
 
 HISTORY_QUARTERS = 4  # previous quarters that set the plausible row-count band
@@ -82,6 +84,10 @@ class ReturnNotReceived(Exception):
     def __init__(self, message: str, late: LateReturn):
         super().__init__(message)
         self.late = late
+
+
+class ImpossibleQuarter(RefusedFile):
+    """A landing folder for a quarter no return can be for (``csp.quarters.impossible_quarter``)."""
 
 
 class MultiQuarterFile(ValueError):
@@ -158,6 +164,9 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
     from csp.key_generations import assert_current_key
 
     dataset = DATASETS[dataset_id]
+    if reason := impossible_quarter(quarter, clock.today()):
+        raise ImpossibleQuarter(landing_folder(settings, dataset, quarter), "impossible_quarter",
+                                f"{reason}: no return can be for it")
     key = pseudonym_key()  # refuse before reading anything if no key is configured
     # A retired key (after a rotation) would stage pseudonyms of another generation.
     assert_current_key(settings.staging_dir, key)
@@ -168,6 +177,8 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
         raise FileNotFoundError(
             f"no {dataset.id} return in {landing_folder(settings, dataset, quarter)}"
         )
+    # Too large for its format, or an .xlsx beyond its caps: refused before any work starts.
+    limits.check_files(files)
     all_files = [path for paths in files.values() for path in paths]
     staging = Staging(settings.staging_dir)
     # The files' checksum and the suite's parameters (the area's codes from the reference
@@ -272,8 +283,9 @@ def stage(settings: Settings, dataset: Dataset, quarter: Quarter, files: dict[st
 
 
 class ReturnRefused(Exception):
-    """The return's files cannot be read as its format (or belong to ``csp history``): recorded
-    in the ledger as rejected with this message; retrying cannot help."""
+    """The return's files cannot be read as its format, are not safe to open (csp.safe_paths), or
+    belong to ``csp history``: recorded in the ledger as rejected with this message; retrying
+    cannot help."""
 
 
 class ReturnRejected(Exception):
@@ -298,12 +310,12 @@ def receive_return(settings: Settings, dataset_id: str, quarter: Quarter, *,
     """The ingest task's work and decisions: ingest the return; a refusal is recorded and raised
     as ``ReturnRefused``, a rejection raised as ``ReturnRejected`` (neither is transient); a
     key of a retired generation raises ``csp.key_generations.KeyRotationError``."""
-    from csp.sources import SourceError
+    from csp.safe_paths import RefusedFile
 
     newest_before = newest_version(settings, dataset_id, quarter)
     try:
         entry = ingest_return(settings, dataset_id, quarter, provenance=provenance)
-    except (MultiQuarterFile, SourceError) as error:
+    except (MultiQuarterFile, RefusedFile) as error:  # RefusedFile: SourceError, UnsafePath
         record_refused(settings, dataset_id, quarter, str(error), provenance=provenance)
         raise ReturnRefused(str(error)) from error
     if entry.status == REJECTED:

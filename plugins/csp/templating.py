@@ -9,6 +9,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from csp import safe_paths
 from csp.config import PROJECT_DIR
 
 TEMPLATES = PROJECT_DIR / "report_templates"
@@ -58,6 +59,5 @@ def decimal(value, places: int = 1) -> str:
 
 def render(template: str, context: dict, path: Path) -> Path:
     html = environment().get_template(template).render(**context)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
+    safe_paths.write_text(path, html)  # inside out/, through no link, never half-written
     return path

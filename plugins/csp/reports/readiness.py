@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from csp import safe_paths
 from csp.provenance import code_version
 from csp.templating import TEMPLATES, VALIDATION_TEMPLATE
 from csp.warehouse.period import REPORTABLE, Period, reportable_period
@@ -42,13 +43,14 @@ def render_digest() -> str:
 def unchanged(path: Path, expected: str) -> bool:
     """Whether the report at ``path`` was rendered from exactly the inputs ``expected`` (a fingerprint)."""
     manifest = path.with_suffix(".json")
-    return path.exists() and manifest.exists() and json.loads(manifest.read_text()).get("fingerprint") == expected
+    return (safe_paths.exists(path) and safe_paths.exists(manifest)
+            and json.loads(safe_paths.read_bytes(manifest)).get("fingerprint") == expected)
 
 
 def record(path: Path, period: Period, **about) -> None:
     """Write the report's manifest: what it is (``about``: kind, subject, title) and the inputs
     it was built from (audit, the index page, delivery and re-render checks)."""
-    path.with_suffix(".json").write_text(json.dumps({
+    safe_paths.write_text(path.with_suffix(".json"), json.dumps({
         **about,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "fingerprint": fingerprint(period),
