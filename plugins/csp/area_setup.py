@@ -55,7 +55,8 @@ def choose(reference_dir: Path, police_force_area: str, partnerships: list[str] 
         if not _CODE.match(code):
             raise AreaRefused(f"{code!r} is not an ONS code (a letter E or W and eight digits, e.g. E23000003)")
     if police_force_area not in forces:
-        hint = " (that is a partnership code: pass it with --partnerships)" if police_force_area.startswith(("E22", "W14")) else ""
+        hint = (" (that is a partnership code: pass it with --partnerships)"
+                if police_force_area.startswith(("E22", "W14")) else "")
         raise AreaRefused(f"{police_force_area} is not a police force area of the ONS lookup (PFA19 codes "
                           f"E23000001-E23000039, W15000001-W15000004; `csp init --list` lists them){hint}")
     available = {p.code: p for p in geography.partnerships(reference_dir, police_force_area)}

@@ -1,6 +1,7 @@
 """The operator's command line: csp init, history, run, status, resubmit, report, synth and demo.
 
-Exit codes: 0 success, 1 a pipeline run failed or a return was rejected, 2 usage error (each command details its own in --help).
+Exit codes: 0 success, 1 a pipeline run failed or a return was rejected, 2 usage error (each command
+details its own in --help).
 """
 from __future__ import annotations
 
@@ -90,7 +91,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     from csp.history import load_history
 
     try:
-        entries = load_history(settings(), [path.resolve() for path in args.files])
+        # Absolute, not resolved: a link given (or met) is refused, never read as its target.
+        entries = load_history(settings(), [Path(os.path.abspath(path)) for path in args.files])
     except ValueError as refused:  # includes SourceError: the message names file and rule
         print(f"csp history: {refused}", file=sys.stderr)
         return 1
@@ -222,7 +224,11 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
     except ValueError as refused:  # ResubmissionRefused, or a malformed quarter label
         print(f"csp resubmit: {refused}", file=sys.stderr)
         return 2
-    placement = resubmit.place_files(settings(), dataset, quarter, args.files)
+    try:
+        placement = resubmit.place_files(settings(), dataset, quarter, args.files)
+    except ValueError as refused:  # a file refused while copied (limits, links): nothing placed
+        print(f"csp resubmit: {refused}", file=sys.stderr)
+        return 2
     for path in placement.set_aside:
         print(f"set aside  {path}")
     for path in placement.placed:
@@ -275,7 +281,8 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     try:
         # Before the first rotation no generation is recorded, so the key ingest is configured
         # with is the only evidence of which key the stored pseudonyms were made with.
-        if current_fingerprint(current.staging_dir) is None and key_fingerprint(pseudonym_key()) != key_fingerprint(old_key):
+        if (current_fingerprint(current.staging_dir) is None
+                and key_fingerprint(pseudonym_key()) != key_fingerprint(old_key)):
             raise KeyRotationError("the old key is not the key ingest is configured with "
                                    "(CSP_PSEUDONYM_KEY / CSP_PSEUDONYM_KEY_FILE / connection csp_pseudonym_key)")
         summary = rotate_key(current, old_key, new_key)
@@ -316,7 +323,9 @@ exit codes:
   0  files placed (and the run triggered, unless --no-trigger)
   1  files placed, but the DAG could not be triggered (the message says why)
   2  usage error: unknown authority or dataset, malformed or unfinished quarter, a file that
-     is missing or not named as that dataset's files are"""
+     is missing or not named as that dataset's files are, or a file refused (a link, FIFO or
+     device, sparse, NUL bytes in a CSV, over its format's size limit: config/limits.toml),
+     in which case nothing in the landing folder changes"""
 
 
 def parser() -> argparse.ArgumentParser:

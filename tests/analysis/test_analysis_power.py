@@ -51,8 +51,10 @@ def share(results, found) -> float:
 def trend_found(r) -> bool:
     planted = r["signals"]["trend"]
     t = r["trend"]
-    row = t[(t["level"] == "category") & (t["csp_code"] == planted["csp_code"]) & (t["category"] == planted["crime_type"])]
-    return bool(row["significant"].iloc[0]) and row["direction"].iloc[0] == "rising" and row["theme"].iloc[0] == planted["theme"]
+    row = t[(t["level"] == "category") & (t["csp_code"] == planted["csp_code"])
+            & (t["category"] == planted["crime_type"])]
+    return (bool(row["significant"].iloc[0]) and row["direction"].iloc[0] == "rising"
+            and row["theme"].iloc[0] == planted["theme"])
 
 
 def hotspot_found(r) -> bool:

@@ -25,7 +25,7 @@ OPERATIONS_DOC = PROJECT_DIR / "docs" / "operations.md"
 
 SECRETS = {
     "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "AIRFLOW_DB_PASSWORD",
-    "WAREHOUSE_DB_PASSWORD", "CSP_PSEUDONYM_KEY", "AIRFLOW_CONN_SMTP_DEFAULT",
+    "WAREHOUSE_DB_PASSWORD", "AIRFLOW_CONN_SMTP_DEFAULT",
     "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_VIEWER_PASSWORD",
 }
 AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
@@ -145,7 +145,7 @@ def test_compose_file_follows_the_compose_specification():
 def test_the_stack_has_every_service_with_healthchecks_and_start_order():
     services = compose()["services"]
     assert {"postgres", "warehouse", "redis", "airflow-init", *AIRFLOW_SERVICES} <= set(services)
-    assert AIRFLOW_SERVICES <= set(airflow_services(compose()))
+    assert set(airflow_services(compose())) >= AIRFLOW_SERVICES
     for name in {"postgres", "warehouse", "redis", *AIRFLOW_SERVICES}:
         assert services[name]["healthcheck"]["test"], name
     for name in AIRFLOW_SERVICES:
@@ -154,10 +154,12 @@ def test_the_stack_has_every_service_with_healthchecks_and_start_order():
         assert {"postgres", "redis", "warehouse"} <= set(depends), name
     env = services["airflow-scheduler"]["environment"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:") or "@redis:" in env["AIRFLOW__CELERY__BROKER_URL"]
+    broker = env["AIRFLOW__CELERY__BROKER_URL"]
+    assert broker.startswith("redis://redis:") or "@redis:" in broker
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres/airflow")
-    assert env["CSP_WAREHOUSE_URL"].endswith("@warehouse:5432/csp")
+    # The warehouse's URL only where it is used (tests/ops/test_compose_least_privilege.py).
+    assert services["airflow-warehouse-worker"]["environment"]["CSP_WAREHOUSE_URL"].endswith("@warehouse:5432/csp")
     # The metadata database and the warehouse are separate servers.
     assert services["postgres"]["volumes"] != services["warehouse"]["volumes"]
 
@@ -167,7 +169,7 @@ def test_the_stack_has_every_service_with_healthchecks_and_start_order():
 def test_every_secret_comes_from_env_and_is_required():
     missing: set[str] = set()
     interpolate_tree(raw_compose(), {}, missing)
-    assert SECRETS <= missing  # `docker compose` refuses to start without each of them
+    assert missing >= SECRETS  # `docker compose` refuses to start without each of them
     with pytest.raises(MissingVariable, match="AIRFLOW_FERNET_KEY"):
         interpolate(raw_compose()["x-airflow-common"]["environment"]["AIRFLOW__CORE__FERNET_KEY"], {})
 
@@ -217,7 +219,7 @@ def test_env_and_the_stacks_folders_are_never_committed():
     for path in (".env", "logs/scheduler/latest", "data/landing/police/2024Q1/x.csv", "out/index.html"):
         ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=PROJECT_DIR)
         assert ignored.returncode == 0, f"{path} is not ignored by .gitignore"
-    assert not subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=PROJECT_DIR).returncode == 0
+    assert subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=PROJECT_DIR).returncode != 0
 
 
 # --- Airflow configuration -------------------------------------------------------------------
@@ -375,7 +377,8 @@ def test_mounted_host_paths_exist_or_are_created_by_init():
         for target, source in bind_mounts(svc).items():
             host = (PROJECT_DIR / source).resolve()
             made = any(path == target or path.startswith(target + "/") for path in created)
-            assert host.exists() or made, f"{name}: {source} -> {target} is neither in the repo nor made by airflow-init"
+            assert host.exists() or made, (
+                f"{name}: {source} -> {target} is neither in the repo nor made by airflow-init")
         for volume in svc.get("volumes", []):
             source = volume.split(":")[0]
             if not source.startswith((".", "/")):
@@ -435,21 +438,22 @@ def test_dockerfile_builds_on_the_pinned_airflow_with_the_constraints():
 
 # --- Celery: the executor the stack runs -----------------------------------------------------
 
-def test_the_celery_executor_is_pinned_and_installed_in_the_image():
-    """The `celery` extra pins the provider and Celery; constraints.txt holds the whole
-    resolution (the same versions the tests' workers ran); the image installs the extra."""
+def test_the_deployment_extra_is_pinned_and_installed_in_the_image():
+    """The `deployment` extra pins the Celery provider, Celery and the metadata database's
+    drivers; constraints.txt holds the whole resolution (the versions the tests' workers ran);
+    the image installs the extra."""
     import importlib.metadata
 
     project = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]
-    pins = dict(re.sub(r"\[.*\]", "", d).split("==") for d in project["optional-dependencies"]["celery"])
-    assert set(pins) == {"apache-airflow-providers-celery", "celery"}
+    pins = dict(re.sub(r"\[.*\]", "", d).split("==") for d in project["optional-dependencies"]["deployment"])
+    assert set(pins) == {"apache-airflow-providers-celery", "celery", "psycopg2-binary", "asyncpg"}
     constraints = dict(line.split("==") for line in (PROJECT_DIR / "constraints.txt").read_text().splitlines()
                        if "==" in line and not line.startswith("#"))
-    for package in ("apache-airflow-providers-celery", "celery", "kombu", "redis"):
+    for package in (*pins, "kombu", "redis"):
         assert constraints[package] == importlib.metadata.version(package), package
     for package, version in pins.items():
         assert constraints[package] == version
-    assert "celery" in editable_install_of_dockerfile()[1]
+    assert "deployment" in editable_install_of_dockerfile()[1]
 
 
 def metadata_database_urls() -> dict[str, str]:
@@ -459,26 +463,23 @@ def metadata_database_urls() -> dict[str, str]:
                                          "AIRFLOW__CELERY__RESULT_BACKEND")}
 
 
-def test_every_database_url_uses_an_installed_driver():
-    """The metadata database's sync and async URLs and Celery's result backend all name psycopg
-    3 (pinned), so nothing relies on a driver the image may or may not ship (psycopg2,
-    asyncpg). An engine is built for each (the driver is imported) without connecting."""
+def test_every_database_url_names_an_installed_driver():
+    """Each metadata-database URL names its driver, and each driver is installed: an engine is
+    built for each (the driver is imported) without connecting. Nothing relies on what the
+    base image happens to ship."""
     import sqlalchemy as sa
     from sqlalchemy.ext.asyncio import create_async_engine
 
     urls = metadata_database_urls()
-    for name, url in urls.items():
-        url = url.removeprefix("db+")  # Celery's database backend: db+<SQLAlchemy URL>
-        assert sa.engine.make_url(url).drivername == "postgresql+psycopg", name
+    drivers = {name: sa.engine.make_url(url.removeprefix("db+")).drivername for name, url in urls.items()}
+    assert drivers == {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2",
+                       "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": "postgresql+asyncpg",
+                       "AIRFLOW__CELERY__RESULT_BACKEND": "postgresql+psycopg2"}  # db+<SQLAlchemy URL>
     sa.create_engine(urls["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).dispose()
+    sa.create_engine(urls["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+")).dispose()
     create_async_engine(urls["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"]).sync_engine.dispose()
-    # What Airflow would derive without the async URL: a driver that is not installed.
-    from airflow.settings import _get_async_conn_uri_from_sync
-
-    derived = _get_async_conn_uri_from_sync(urls["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
-    assert derived.startswith("postgresql+asyncpg:")
-    with pytest.raises(ModuleNotFoundError, match="asyncpg"):
-        create_async_engine(derived)
+    # The warehouse stays on psycopg 3, the project's own driver (csp.warehouse.engine).
+    assert compose()["x-warehouse-env"]["CSP_WAREHOUSE_URL"].startswith("postgresql://")
 
 
 def worker_queues() -> dict[str, tuple[set[str], str | None]]:

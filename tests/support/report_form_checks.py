@@ -164,8 +164,8 @@ def axe_violations(path: Path, *, browser) -> list[dict]:
                    else route.abort())
         page.goto(Path(path).resolve().as_uri(), wait_until="load")
         page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-        result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-                               WCAG_22_AA)
+        result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, "
+                               "resultTypes: ['violations']})", WCAG_22_AA)
     finally:
         page.close()
     return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
@@ -300,7 +300,7 @@ def broken_table_words(html_path: Path, pdf_path: Path) -> list[str]:
             inside = [b for b in breaks if start < b < start + len(word)]
             if inside:
                 cuts = [0, *(b - start for b in inside), len(word)]
-                broken.append("|".join(word[i:j] for i, j in zip(cuts, cuts[1:])))
+                broken.append("|".join(word[i:j] for i, j in zip(cuts, cuts[1:], strict=False)))
                 break
             start = joined.find(word, start + 1)
     return broken

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-V, D, B, I, T, DT = "VARCHAR", "DOUBLE PRECISION", "BOOLEAN", "BIGINT", "TIMESTAMP", "DATE"
+V, D, B, I, T, DT = "VARCHAR", "DOUBLE PRECISION", "BOOLEAN", "BIGINT", "TIMESTAMP", "DATE"  # noqa: E741 (the spec letters)
 
 
 def _columns(spec: str) -> dict[str, str]:
@@ -37,7 +37,8 @@ TABLES: dict[str, dict[str, str]] = {
     "nte_places": _columns("csp_code:V source_dataset:V place_type:V place:V events:I base_events:I share:D "
                            "rest_share:D area_share:D ratio:D p_value:D q_value:D in_cluster:B rank_in_csp:D"),
     "plan_progress": _columns("csp_code:V theme:V measure:V target_change_pct:D baseline_period:V baseline_events:D "
-                              "quarter:V events_4q:D change_pct:D status:V status_6m:V status_annual:V events_counted:V"),
+                              "quarter:V events_4q:D change_pct:D status:V status_6m:V status_annual:V "
+                              "events_counted:V"),
 }
 
 

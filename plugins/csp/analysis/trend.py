@@ -51,7 +51,8 @@ def trend_test(counts: pd.DataFrame, reference_month, *, area_col: str = "area",
     available = ((ref.year - first_data.year) * 12 + ref.month - first_data.month + 1) // 12
     span = min(years, available)
     if span < MIN_YEARS:
-        raise ValueError(f"a trend test needs {MIN_YEARS} complete years ending {ref:%Y-%m}; the data start {first_data:%Y-%m}")
+        raise ValueError(f"a trend test needs {MIN_YEARS} complete years ending {ref:%Y-%m}; "
+                         f"the data start {first_data:%Y-%m}")
     first = ref - pd.DateOffset(months=12 * span - 1)
     months = pd.to_datetime(counts["month"]).dt.to_period("M").dt.to_timestamp()
     inside = months.between(first, ref)

@@ -79,8 +79,8 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
             continue
         hot = hotspots[(hotspots["theme"] == row.theme)]
         hot_named = hot[hot["hot"].fillna(False).astype(bool)].nsmallest(NAMED_HOTSPOTS, "rank_in_csp")
-        own_series = series[(series["theme"] == row.theme)
-                            & (series["month"] > pd.Timestamp(period.last.months[-1]) - pd.DateOffset(months=CHART_MONTHS))]
+        first_month = pd.Timestamp(period.last.months[-1]) - pd.DateOffset(months=CHART_MONTHS)
+        own_series = series[(series["theme"] == row.theme) & (series["month"] > first_month)]
         chapter = {
             "theme": row.theme, "theme_name": row.theme_name, "rank": order.get(row.theme),
             "current": int(row.current_year), "previous": int(row.previous_year),
@@ -109,7 +109,8 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
             located = int(pd.to_numeric(rates["events"]).sum()) if not rates.empty else 0
             if located < max(MIN_EVENTS_TO_MAP, MIN_EVENTS_PER_LSOA_TO_MAP * len(lsoas)):
                 chapter["map_note"] = (f"Not mapped: {located:,} events located to a neighbourhood in the 12 months, "
-                                       f"too few across {len(lsoas):,} neighbourhoods for a rate map to show more than chance.")
+                                       f"too few across {len(lsoas):,} neighbourhoods for a rate map to show "
+                                       "more than chance.")
             else:
                 chapter["map"] = maps.rate_map(
                     rates[["lsoa11_code", "value"]], reference_dir,

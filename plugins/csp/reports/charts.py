@@ -208,7 +208,8 @@ def monthly_series(frame: pd.DataFrame, *, title: str, y_label: str, source: str
                          "group": frame[group].astype(str).to_numpy() if group else ""})
     data = data.groupby(["group", "month"], sort=True)["value"].sum().reset_index()
     names = list(dict.fromkeys(data["group"]))
-    assessed = None if assessed_from is None else np.datetime64(pd.Timestamp(assessed_from).to_period("M").to_timestamp())
+    assessed = (None if assessed_from is None
+                else np.datetime64(pd.Timestamp(assessed_from).to_period("M").to_timestamp()))
     with matplotlib.rc_context(RC):
         panels = len(names)
         columns = 1 if panels == 1 else 2

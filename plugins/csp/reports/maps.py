@@ -43,8 +43,8 @@ from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from scipy.spatial import cKDTree
 
 from csp import boundaries
-from csp.analysis.hotspots import bng_xy
 from csp.geography import lsoa_lookup
+from csp.geometry import to_british_grid
 from csp.reports.charts import RC, WIDTH_IN, bands, new_figure, number, to_markup
 
 SIMPLIFY_M = 20.0
@@ -55,7 +55,9 @@ WARD_EDGE = "#404040"
 BOUNDARY_LICENCE = ("Boundaries: Office for National Statistics licensed under the Open Government "
                     "Licence v3.0. Contains OS data © Crown copyright and database right 2011–2022.")
 MAP_WIDTH_IN = 4.5  # the rest of the width holds the legend
-MAP_MAX_HEIGHT_IN = 4.0  # with its title and source under half an A4 page: a map that moves to the next page never leaves the last one more than half empty
+# With its title and source a map is under half an A4 page: one that moves to the next page
+# never leaves the last one more than half empty.
+MAP_MAX_HEIGHT_IN = 4.0
 SCALE_STEPS_KM = [0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10, 20, 25, 50, 100]
 PLACE_LABELS = 8  # ward names on a map: enough to find one's way, few enough to read
 DESCRIBED_UNITS = 3  # highest-rate units named in the text alternative
@@ -63,9 +65,10 @@ DESCRIBED_UNITS = 3  # highest-rate units named in the text alternative
 
 # --- geometry -----------------------------------------------------------------------------
 
+
 def _project(geometry):
     def project(coords: np.ndarray) -> np.ndarray:
-        x, y = bng_xy(coords[:, 0], coords[:, 1])
+        x, y = to_british_grid(longitude=coords[:, 0], latitude=coords[:, 1])
         return np.column_stack([x, y])
     return shapely.simplify(shapely.transform(geometry, project), SIMPLIFY_M, preserve_topology=True)
 
@@ -92,7 +95,7 @@ def ward_shapes(reference_dir: Path, codes: Iterable[str]) -> dict[str, tuple[st
 def lsoa_points(reference_dir: Path) -> pd.DataFrame:
     """LSOA 2011 code, ward code, population and centroid in BNG metres (x, y)."""
     lookup = lsoa_lookup(reference_dir).dropna(subset=["longitude", "latitude"])
-    x, y = bng_xy(lookup["longitude"], lookup["latitude"])
+    x, y = to_british_grid(longitude=lookup["longitude"], latitude=lookup["latitude"])
     return pd.DataFrame({"code": lookup["LSOA11CD"].to_numpy(), "ward": lookup["WD19CD"].to_numpy(),
                          "population": lookup["population"].astype(float).to_numpy(), "x": x, "y": y})
 
@@ -215,7 +218,8 @@ def rate_map(values: pd.DataFrame, reference_dir: Path, *, title: str, legend_la
     ward_of = points.drop_duplicates("code").set_index("code")["ward"]
     wards, outline = _overlays(reference_dir, tuple(units["code"]), partnership or "")
     return _choropleth(units, shapes, "lsoa", "LSOA", title=title, legend_label=legend_label, source=source,
-                       hotspots=hotspots, wards=wards, ward_of=ward_of, population=points.set_index("code")["population"],
+                       hotspots=hotspots, wards=wards, ward_of=ward_of,
+                       population=points.set_index("code")["population"],
                        outline=outline, unit_names=unit_names or {})
 
 
@@ -437,7 +441,7 @@ def _choropleth(units: pd.DataFrame, shapes: dict, unit: str, unit_name: str, *,
         legend._legend_box.align = "left"
         if extra:
             fig.legend(handles=extra, loc="upper left", fontsize=7.5, handlelength=1.6, handleheight=1.1,
-                       bbox_to_anchor=box(MAP_WIDTH_IN + 0.3, bottom + map_h - 0.3 - 0.2 * (len(handles) + 1), 0, 0)[:2])
+                       bbox_to_anchor=box(MAP_WIDTH_IN + 0.3, bottom + map_h - 0.5 - 0.2 * len(handles), 0, 0)[:2])
     description = describe(units, labels, legend_label, hot, unit_name, names, decimals)
     return to_markup(fig, title=title, source=full_source, classes=classes, description=description)
 

@@ -44,7 +44,7 @@ from csp.reports.disclosure import (
     protect_series,
 )
 from csp.reports.readiness import Period
-from csp.reports.rendering import render
+from csp.templating import render
 
 TEMPLATE = "public_summary.html.j2"
 PLAN_FILE = "plan.csv"
@@ -77,7 +77,8 @@ DEFAULT_HELP = {
     "asb": "To report anti-social behaviour such as noise, fly-tipping or graffiti, contact your local council.",
     "domestic_abuse": "For help with domestic abuse, call the free 24-hour National Domestic Abuse Helpline on "
                       "0808 2000 247; men can call the Men's Advice Line on 0808 801 0327.",
-    "victims": "For support as a victim of crime, whether or not you reported it, call Victim Support on 0808 16 89 111.",
+    "victims": "For support as a victim of crime, whether or not you reported it, call Victim Support on "
+               "0808 16 89 111.",
 }
 
 
@@ -147,7 +148,8 @@ def public_summary(conn: Connection, partnership: Partnership, period: Period, p
         with_wards = family.exact
         if with_wards:
             specs[f"{family.name}.wards"] = Spec(_by_ward(current, wards, themes), row_total=True, col_total=True)
-            links = [((f"{family.name}.quarters", t, TOTAL), (f"{family.name}.wards", TOTAL, t)) for t in themes.values()]
+            links = [((f"{family.name}.quarters", t, TOTAL), (f"{family.name}.wards", TOTAL, t))
+                     for t in themes.values()]
             links.append(((f"{family.name}.quarters", TOTAL, TOTAL), (f"{family.name}.wards", TOTAL, TOTAL)))
         protected = protect_linked(specs, links, family.rule)
         before = previous.groupby("theme")["events"].sum().reindex(list(themes), fill_value=0)
@@ -247,7 +249,7 @@ def rates(conn: Connection, partnership: Partnership, period: Period, rule: Disc
     frame = queries.comparison_rates(conn, period, partnership.code, partnership.county_code)
     rows = []
     for theme, own in frame.groupby("theme", sort=False):
-        def rate(kind):
+        def rate(kind, own=own):
             hit = own[own["area"] == kind]
             if hit.empty or not hit["population"].iloc[0]:
                 return None
@@ -274,7 +276,8 @@ def _police_figures(conn: Connection, partnership: Partnership, period: Period, 
     current = own[own["month"] >= period.quarters[0].start].groupby("ward_code")["events"].sum()
     population = wards.set_index("ward_code")["population"]
     values = pd.DataFrame({"ward_code": population.index,
-                           "value": [1000.0 * current.get(w, 0) / p if p else float("nan") for w, p in population.items()]})
+                           "value": [1000.0 * current.get(w, 0) / p if p else float("nan")
+                                     for w, p in population.items()]})
     area_map = maps.ward_rate_map(
         values, reference_dir, title=f"{family['title']} per 1,000 residents by ward, 12 months to "
                                      f"{period.last.months[-1]:%B %Y}",
@@ -331,7 +334,7 @@ def _by_ward(current: pd.DataFrame, wards: pd.DataFrame, themes: dict[str, str])
     names = wards.sort_values(["ward_name", "ward_code"])
     duplicated = names["ward_name"].duplicated(keep=False)
     label = names["ward_name"].where(~duplicated, names["ward_name"] + " (" + names["ward_code"] + ")")
-    label_of = dict(zip(names["ward_code"], label))
+    label_of = dict(zip(names["ward_code"], label, strict=True))
     frame = current.copy()
     frame["ward"] = frame["ward_code"].map(label_of).fillna(NO_WARD)
     table = frame.pivot_table(index="ward", columns="theme", values="events", aggfunc="sum", fill_value=0)

@@ -67,8 +67,8 @@ def seasonal_comparison(monthly: pd.DataFrame, quarter: Quarter, keys: list[str]
     before = frame[frame["quarter"].isin(held)].groupby(keys)["events"].sum() / max(len(held), 1)
     out = pd.concat([now.rename("this_quarter"), before.rename("expected")], axis=1).fillna(0).reset_index()
     out["years"] = len(held)
-    out["difference_pct"] = [None if exp < queries.MIN_BASE_FOR_PERCENT / 4 or not len(held) else 100.0 * (cur - exp) / exp
-                             for cur, exp in zip(out["this_quarter"], out["expected"])]
+    out["difference_pct"] = [None if exp < queries.MIN_BASE_FOR_PERCENT / 4 or not held else 100.0 * (cur - exp) / exp
+                             for cur, exp in zip(out["this_quarter"], out["expected"], strict=True)]
     return out
 
 
@@ -145,7 +145,8 @@ def financial_year_to_date(conn: Connection, csp: str, partnership_dir: Path, qu
         better = (now <= allowed) if pct <= 0 else (now >= allowed)
         rows.append({"theme_name": queries.theme_name(target.priority_theme), "measure": target.measure,
                      "months": f"{fy[0].start:%b %Y} to {quarter.months[-1]:%b %Y}", "events": now,
-                     "baseline": base, "baseline_months": f"{same[0].start:%b %Y} to {same[-1].months[-1]:%b %Y}" if same else "",
+                     "baseline": base,
+                     "baseline_months": f"{same[0].start:%b %Y} to {same[-1].months[-1]:%b %Y}" if same else "",
                      "target_pct": pct, "target_events": allowed,
                      "status": "on_track" if better else "off_track" if base else None})
     return rows
@@ -166,21 +167,24 @@ def tasking_requests(places: list[dict], categories: pd.DataFrame, tasking: list
             continue
         seen.add(key)
         requests.append({"theme": row.theme, "theme_name": queries.theme_name(row.theme),
-                         "what": f"{row.category}: {int(row.this_quarter):,} this quarter against {row.expected:,.0f} expected; "
+                         "what": f"{row.category}: {int(row.this_quarter):,} this quarter against "
+                                 f"{row.expected:,.0f} expected; "
                                  f"{row.verdict} over 12 months",
                          "owner": OWNER_OF_THEME.get(row.theme, "the partner leading on the theme"),
                          "open_items": open_by_theme.get(row.theme, [])})
     for place in places:
         requests.append({"theme": place["theme"], "theme_name": place["theme_name"],
-                         "what": f"{place['lsoa11_name']} ({place['ward_name']}): {int(place['events']):,} events in 12 months, "
-                                 f"{place['per_1000_residents']:,.1f} per 1,000 residents, {place['class_name']} hotspot",
+                         "what": f"{place['lsoa11_name']} ({place['ward_name']}): {int(place['events']):,} events "
+                                 f"in 12 months, {place['per_1000_residents']:,.1f} per 1,000 residents, "
+                                 f"{place['class_name']} hotspot",
                          "owner": OWNER_OF_THEME.get(place["theme"], "the partner leading on the theme"),
                          "open_items": open_by_theme.get(place["theme"], [])})
     return requests
 
 
 def intelligence_gaps(period: Period, quarter: Quarter, not_held: dict[str, str]) -> list[str]:
-    gaps = [f"{queries.dataset_title(m['dataset'])} from {m['authority'].replace('_', ' ')}: {m['state'].replace('_', ' ')} "
+    gaps = [f"{queries.dataset_title(m['dataset'])} from {m['authority'].replace('_', ' ')}: "
+            f"{m['state'].replace('_', ' ')} "
             f"for {m['quarter']}" for m in period.missing if m["quarter"] == quarter.label]
     gaps += [f"{queries.dataset_title(dataset)}: not held ({reason})" for dataset, reason in sorted(not_held.items())]
     return gaps
@@ -196,7 +200,7 @@ def tactical_assessment(conn: Connection, partnership: Partnership, period: Peri
     themes = themes.merge(tests[tests["level"] == "theme"][["theme", "significant", "direction", "q_value"]],
                           on="theme", how="left")
     themes["verdict"] = [direction_words(s, d, q) for s, d, q in zip(themes["significant"], themes["direction"],
-                                                                       themes["q_value"])]
+                                                                       themes["q_value"], strict=True)]
     themes["theme_name"] = themes["theme"].map(queries.theme_name)
     themes["agreed"] = themes["theme"].isin(agreed)
     themes = themes.sort_values(["agreed", "this_quarter"], ascending=[False, False])
@@ -207,7 +211,8 @@ def tactical_assessment(conn: Connection, partnership: Partnership, period: Peri
                                   on=["theme", "category"], how="left")
     categories = categories[(categories["this_quarter"] + categories["expected"]) >= MIN_CATEGORY_EVENTS]
     categories["verdict"] = [direction_words(s, d, q) for s, d, q in
-                             zip(categories["significant"], categories["direction"], categories["q_value"])]
+                             zip(categories["significant"], categories["direction"], categories["q_value"],
+                                 strict=True)]
     categories["theme_name"] = categories["theme"].map(queries.theme_name)
     categories["rank_key"] = categories["difference_pct"].abs().fillna(0)
     shown = categories.assign(sig=categories["significant"].fillna(False).astype(bool)).sort_values(
@@ -217,17 +222,20 @@ def tactical_assessment(conn: Connection, partnership: Partnership, period: Peri
     exceed = queries.exceedances(conn, codes)
     signals = exceed[exceed["month"].isin(months) & exceed["signal"].fillna(False).astype(bool)].copy()
     signals["theme_name"] = signals["theme"].map(queries.theme_name)
-    signals["direction"] = ["above" if e > x else "below" for e, x in zip(signals["events"], signals["expected"])] \
+    signals["direction"] = ["above" if e > x else "below"
+                            for e, x in zip(signals["events"], signals["expected"], strict=True)] \
         if not signals.empty else []
     signals["rules"] = signals.apply(lambda r: ", ".join(
-        label for column, label in (("beyond_3sigma", "beyond 3 sigma"), ("two_of_three_2sigma", "2 of 3 beyond 2 sigma"),
+        label for column, label in (("beyond_3sigma", "beyond 3 sigma"),
+                                    ("two_of_three_2sigma", "2 of 3 beyond 2 sigma"),
                                     ("run_9", "9 on one side"), ("trend_6", "6 rising or falling"))
         if bool(r.get(column))), axis=1) if not signals.empty else []
 
     hot = queries.hotspots(conn, codes)
     places = top_places(hot, queries.lsoa_theme_harm(conn, partnership.code, period))
     tasking = tasking_entries(partnership_dir, partnership.code, quarter.start, quarter.months[-1])
-    finding_themes = {p["theme"] for p in places} | set(shown.loc[shown["significant"].fillna(False).astype(bool), "theme"])
+    significant = shown["significant"].fillna(False).astype(bool)
+    finding_themes = {p["theme"] for p in places} | set(shown.loc[significant, "theme"])
     for item in tasking:
         linked = [p for p in places if p["theme"] == item["theme"]]
         rising = shown[(shown["theme"] == item["theme"]) & shown["significant"].fillna(False).astype(bool)]
@@ -236,7 +244,8 @@ def tactical_assessment(conn: Connection, partnership: Partnership, period: Peri
         item["on_finding"] = item["theme"] in finding_themes
 
     series = queries.monthly_theme_series(conn, codes)
-    series = series[series["theme"].isin(agreed) & (series["month"] >= pd.Timestamp(quarter.shift(-CHART_QUARTERS + 1).start))
+    first = pd.Timestamp(quarter.shift(-CHART_QUARTERS + 1).start)
+    series = series[series["theme"].isin(agreed) & (series["month"] >= first)
                     & (series["month"] <= pd.Timestamp(quarter.months[-1]))]
     series = series.assign(theme=series["theme"].map(queries.theme_name))
     return {
