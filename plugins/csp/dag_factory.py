@@ -206,33 +206,19 @@ the same files changes nothing.
 
         from csp import ingest
         from csp.config import settings
-        from csp.key_rotation import KeyRotationError
+        from csp.key_generations import KeyRotationError
         from csp.notify import alert_late_return
         from csp.provenance import task_provenance
-        from csp.safe_paths import RefusedFile
-        from csp.staging import REJECTED
 
-        provenance = task_provenance(context)
-        newest_before = ingest.newest_version(settings(), dataset.id, _quarter(context))
         try:
-            entry = ingest.ingest_return(settings(), dataset.id, _quarter(context), provenance=provenance)
-        except KeyRotationError as error:
-            raise AirflowFailException(str(error)) from error  # retrying cannot change the key
-        except (ingest.MultiQuarterFile, RefusedFile) as error:  # RefusedFile: SourceError, UnsafePath
-            # Not transient: record the refusal in the ledger, fail without retry, alert.
-            ingest.record_refused(settings(), dataset.id, _quarter(context), str(error),
-                                  provenance=provenance)
-            raise AirflowFailException(str(error)) from error
-        if entry.status == REJECTED:
-            # A data-quality rejection is not transient: fail now, no retry, and alert.
-            raise AirflowFailException(
-                f"{entry.return_id} rejected: {'; '.join(entry.failures)} "
-                f"(see {entry.validation_report} beside the staged version)"
-            )
-        if entry.version != newest_before and (late := ingest.late_arrival(entry)):
-            alert_late_return(late, context)  # once, by the call that staged it, not on re-runs
-        yield Metadata(asset, extra=entry.asset_extra())
-        return entry.asset_extra()
+            received = ingest.receive_return(settings(), dataset.id, _quarter(context),
+                                             provenance=task_provenance(context))
+        except (KeyRotationError, ingest.ReturnRefused, ingest.ReturnRejected) as error:
+            raise AirflowFailException(str(error)) from error  # not transient: no retry, alert
+        if received.late:
+            alert_late_return(received.late, context)
+        yield Metadata(asset, extra=received.entry.asset_extra())
+        return received.entry.asset_extra()
 
     @task.short_circuit(task_id="is_supplied", execution_timeout=execution_timeout("is_supplied"), doc_md=f"""
 **{dataset.title}** is an extra source, not mandated by SI 2007/1831: it is ingested when the
@@ -398,13 +384,15 @@ resubmission renders it again.
 **If it fails** the error names the report: a template or data problem is fixed and the task
 cleared (reports already written are left alone). To render one report on demand, use
 `csp report`; a problem profile is rendered by triggering this DAG with both parameters.""")
-        def render_reports(**context) -> dict:
+        def render_reports(period: dict | None, **context) -> dict:
             from csp.config import settings
             from csp.reports import render_all
+            from csp.warehouse.period import Period
 
             params = context["params"]
             wanted = (params.get("problem_profile_theme"), params.get("problem_profile_area"))
-            summary = render_all(settings(), problem_profiles=(wanted,) if all(wanted) else ())
+            summary = render_all(settings(), problem_profiles=(wanted,) if all(wanted) else (),
+                                 period=Period.from_xcom(period) if period else None)
             return {"written": [str(p) for p in summary.written],
                     "unchanged": len(summary.unchanged), "waiting": summary.waiting}
 
@@ -416,11 +404,34 @@ displacement. Results replace the `analysis.*` tables the reports read.
 **If it fails** the error names the analysis: too little data for a quarter is reported, not
 raised, so a failure is a defect or a database problem. The reports keep the previous
 analysis until this succeeds: fix and clear the task.""")
-        def run_analysis() -> dict:
+        def run_analysis(period: dict | None) -> dict:
             from csp.analysis.run import run_all
             from csp.config import settings
+            from csp.warehouse.period import Period
 
-            return run_all(settings()).rows
+            return run_all(settings(), period=Period.from_xcom(period) if period else None).rows
 
-        load_returns() >> build_models() >> run_analysis() >> render_reports()
+        @task(execution_timeout=execution_timeout("reportable_period"), doc_md="""
+Decide the reportable period once for this run (csp.warehouse.period): the four quarters ending
+with the latest quarter that is complete or past its deadline, with what is missing. The
+analysis and the reports both receive this decision, so they always cover the same year;
+nothing (None) while no quarter is reportable.
+
+**If it fails** the marts are missing or the database is down: clear `build_models` and this
+task.""")
+        def reportable_period() -> dict | None:
+            from csp.config import settings
+            from csp.warehouse.engine import make_engine
+            from csp.warehouse.period import reportable_period as decide
+
+            engine = make_engine(settings().warehouse_url)
+            with engine.connect() as conn:
+                period = decide(conn)
+            engine.dispose()
+            return period.to_xcom() if period else None
+
+        period = reportable_period()
+        analysis = run_analysis(period)
+        load_returns() >> build_models() >> period
+        analysis >> render_reports(period)
     return dag

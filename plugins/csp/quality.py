@@ -151,7 +151,7 @@ def validate_batch(frame: pd.DataFrame, dataset_id: str, parameters: dict) -> Ba
 def render_result(dataset, quarter, outcome: BatchOutcome) -> str:
     """A Data Docs page for one validation: every expectation, its verdict and its counts.
     Rendered from the stripped result, so it can hold no raw value of the return."""
-    from csp.reports.rendering import environment
+    from csp.templating import VALIDATION_TEMPLATE, environment
 
     rows = []
     for result in outcome.result.get("results", []):
@@ -168,7 +168,7 @@ def render_result(dataset, quarter, outcome: BatchOutcome) -> str:
             "rows": observed.get("element_count"),
             "observed": value if isinstance(value, (int, float)) else None,
         })
-    return environment().get_template("validation.html.j2").render(
+    return environment().get_template(VALIDATION_TEMPLATE).render(
         dataset=dataset, quarter=quarter, accepted=outcome.accepted, rows=rows,
         failures=outcome.failures,
     )

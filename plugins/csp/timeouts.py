@@ -37,6 +37,8 @@ BENCH_BASIS: dict[str, tuple[float | None, str]] = {
     # 28 reports with PDFs for the 9 CSPs of the bench's force area: a force area with three
     # times the partnerships still has a 6x margin.
     "render_reports": (49.40, "5m/20q: reports (DuckDB) 49.40 s, 9 CSPs"),
+    # Three small queries of the marts (csp.warehouse.period); no bench figure.
+    "reportable_period": (None, "reads marts.quarter_readiness, the compliance matrix and the load ledger"),
     # Deletes files the ledger accounts for; no bench figure.
     "apply_retention": (None, "deletes at most a quarter's landing files and quarantine reports"),
 }

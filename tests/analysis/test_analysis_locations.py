@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from csp.analysis.hotspots import bng_xy
 from csp.analysis.locations import knox_table, repeat_location_table
 from csp.analysis.repeats import knox_test
+from csp.geometry import to_british_grid
 from csp.warehouse.engine import replace_table
 from support.locations import (
     LEICESTER_LSOA, BLABY_LSOA, LEICESTER, BLABY, REFERENCE_MONTH, P1, P2, P3, P4, SNAP, event,
@@ -170,7 +170,7 @@ def test_knox_over_the_warehouse_uses_precise_events_only(workspace, tmp_path):
     assert np.isnan(table["knox_ratio"]).sum() + (table["knox_ratio"] == 0).sum() == 8
 
     # The same numbers as the Knox test run directly on the planted events.
-    x, y = bng_xy([r["point"][1] for r in counted], [r["point"][0] for r in counted])
+    x, y = to_british_grid(longitude=[r["point"][1] for r in counted], latitude=[r["point"][0] for r in counted])
     direct = knox_test(pd.DataFrame({"x": x, "y": y, "date": pd.to_datetime([r["date"] for r in counted])}),
                        permutations=99, seed=3)
     np.testing.assert_array_equal(table["observed"].to_numpy(), direct["observed"].to_numpy())

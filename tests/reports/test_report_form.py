@@ -73,7 +73,7 @@ def browser():
 
 
 def write_report(folder: Path, body: str = REPORT, name: str = "E22000164") -> Path:
-    from csp.reports.rendering import environment
+    from csp.templating import environment
 
     path = folder / "strategic" / "2023-04_to_2024-03" / f"{name}.html"
     path.parent.mkdir(parents=True, exist_ok=True)

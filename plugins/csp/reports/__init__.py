@@ -21,8 +21,8 @@ from sqlalchemy.engine import Connection
 from csp.config import Settings
 from csp.geography import ServedArea, served_area
 from csp.reports import readiness
-from csp.reports.readiness import Period
-from csp.reports.rendering import render
+from csp.warehouse.period import UNDECIDED, Period, Undecided, reportable_period
+from csp.templating import render
 
 log = logging.getLogger(__name__)
 KINDS = ("strategic", "tactical", "public_summary", "county", "problem_profile")
@@ -128,7 +128,7 @@ def render_reports(settings: Settings, reports: list[Report], conn: Connection, 
     rendered = []
     with PdfLayout(pdf_workers()) as layout:
         for report in reports:
-            if not force and readiness.unchanged(report.path, period.fingerprint):
+            if not force and readiness.unchanged(report.path, readiness.fingerprint(period)):
                 summary.unchanged.append(report.path)
                 continue
             report.path.with_suffix(".json").unlink(missing_ok=True)  # until its PDF is done
@@ -142,10 +142,12 @@ def render_reports(settings: Settings, reports: list[Report], conn: Connection, 
     return summary
 
 
-def render_all(settings: Settings, *, problem_profiles: tuple[tuple[str, str], ...] = ()) -> RenderSummary:
-    """Every routine report of the latest reportable period (unchanged ones left as they are),
-    any requested (theme, area) problem profiles, the index page, and delivery of what was
-    written to the analysts."""
+def render_all(settings: Settings, *, problem_profiles: tuple[tuple[str, str], ...] = (),
+               period: Period | None | Undecided = UNDECIDED) -> RenderSummary:
+    """Every routine report of the reportable period (unchanged ones left as they are), any
+    requested (theme, area) problem profiles, the index page, and delivery of what was written
+    to the analysts. ``period``: the warehouse run's decision (csp.warehouse.period); decided
+    here only when called on its own (the CLI, tests)."""
     from csp.reports.delivery import deliver
     from csp.reports.index import write_index
     from csp.reports.publish import publish
@@ -154,7 +156,8 @@ def render_all(settings: Settings, *, problem_profiles: tuple[tuple[str, str], .
     engine = make_engine(settings.warehouse_url)
     summary = RenderSummary()
     with engine.connect() as conn:
-        period = readiness.reportable_period(conn)
+        if period is UNDECIDED:
+            period = reportable_period(conn)
         if period is None:
             summary.waiting = "no quarter is complete or past its deadline yet"
             log.info("reports: %s", summary.waiting)
@@ -184,7 +187,7 @@ def render_report(settings: Settings, *, kind: str, partnership: str | None = No
         raise ValueError(f"unknown report kind {kind!r}; kinds: {', '.join(KINDS)}")
     engine = make_engine(settings.warehouse_url)
     with engine.connect() as conn:
-        period = readiness.reportable_period(conn)
+        period = reportable_period(conn)
         if period is None:
             raise LookupError("no quarter is complete or past its deadline yet: nothing to report")
         served = served_area(settings.reference_dir, settings.area)

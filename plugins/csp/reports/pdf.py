@@ -18,7 +18,7 @@ from html import escape as html_escape
 from pathlib import Path
 
 from csp import safe_paths
-from csp.reports.rendering import TEMPLATES
+from csp.templating import TEMPLATES
 
 # WeasyPrint logs each layout step at INFO and every SVG presentation attribute it does not
 # support as a WARNING (matplotlib's stroke-linejoin etc., which it draws correctly anyway):

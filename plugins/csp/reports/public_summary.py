@@ -26,7 +26,7 @@ from csp.registry import THEMES
 from csp.reports import queries
 from csp.reports.disclosure import TOTAL, ProtectedTable, Spec, load_rule, protect_linked, protect_series
 from csp.reports.readiness import Period
-from csp.reports.rendering import render
+from csp.templating import render
 
 TEMPLATE = "public_summary.html.j2"
 NO_WARD = "No ward recorded"
