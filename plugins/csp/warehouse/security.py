@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 SECURITY_SQL_DIR = PROJECT_DIR / "sql" / "security"
 GROUP_ROLES = ("csp_ingest", "csp_warehouse", "csp_analyst", "csp_operator")
-WAREHOUSE_SCHEMAS = ("reference", "staging", "core", "marts", "analysis")
 # Analyst tables and the schema of the analysts' views of them.
 ANALYST_SCHEMAS = {"marts": "my_marts", "analysis": "my_analysis"}
 # Tables ingest may append to: each dataset's return table. Not the ledger mirror
