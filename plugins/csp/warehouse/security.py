@@ -107,8 +107,8 @@ def _set_up(conn: Connection) -> None:
     if _administers_security(conn):
         _run(conn, _sql("scope"))
         _run(conn, _sql("scope_grants"))
-    elif (conn.exec_driver_sql("SELECT to_regclass('security.my_areas')").scalar() is None
-          or conn.exec_driver_sql("SELECT to_regprocedure('security.areas_of(name)')").scalar() is None):
+    elif not conn.exec_driver_sql("SELECT to_regclass('security.my_areas') IS NOT NULL "
+                                  "AND to_regprocedure('security.areas_of(name)') IS NOT NULL").scalar():
         raise SecurityNotSetUp("security.my_areas or security.areas_of is missing: an administrator runs "
                                "`python -m csp.warehouse.security` once")
 
@@ -168,9 +168,7 @@ def _view_sql(template: str, table: Table, *, area: str | None = None, row_area:
 
 def _drop_stale_views(conn: Connection, tables: set[str]) -> None:
     """Analyst views left by a table that is gone (renamed or removed)."""
-    views = conn.exec_driver_sql(
-        "SELECT schemaname || '.' || viewname FROM pg_views WHERE schemaname = ANY(%(s)s)",
-        {"s": list(ANALYST_SCHEMAS.values())}).scalars().all()
+    views = conn.exec_driver_sql(_sql("analyst_views")).scalars().all()
     wanted = {analyst_view(t) for t in tables if t.split(".")[0] in ANALYST_SCHEMAS}
     for view in sorted(set(views) - wanted):
         _run(conn, _sql("drop_stale_analyst_view").format(view=view, function=f"{view}__rows"))
