@@ -87,6 +87,8 @@ EVENT_COLUMNS: dict[str, str] = {
     "location_precision": STRING,  # point | lsoa | outward_postcode | ward | district | none
 }
 
+# The values time_precision and location_precision may take: every expectation suite checks
+# exactly these (tests/ingest/test_suites_follow_registry.py).
 TIME_PRECISIONS = ("minute", "day", "month")
 LOCATION_PRECISIONS = ("point", "lsoa", "outward_postcode", "ward", "district", "none")
 
