@@ -14,9 +14,13 @@ same length twelve months earlier (``previous``) are compared.
   ``mu + kappa mu^2``); the current window's share of the two rates is then Beta, and
   ``current | n ~ BetaBinomial(n, a, b)`` with ``a = 2 p0 / kappa``, ``b = 2 (1 - p0) /
   kappa`` (exact for equal windows, where a = b = 1/kappa; Johnson, Kemp and Kotz,
-  *Univariate Discrete Distributions*, 6.7.2). ``kappa`` is estimated once per family from the
-  same-span totals of every series in every year of history (csp.analysis.dispersion), so
-  year-to-year variation that one series cannot show is seen. As kappa -> 0 this is the
+  *Univariate Discrete Distributions*, 6.7.2). ``kappa`` is estimated for each group of
+  comparable series (the same theme, or category, in every partnership of the force area) from
+  their same-span totals in every year of history (csp.analysis.dispersion), so year-to-year
+  variation that one series cannot show is seen. Because kappa is an estimate from a few
+  series, the test's normal deviate is referred to Student's t on Satterthwaite's degrees of
+  freedom (csp.analysis.dispersion.t_adjusted_p), which matters only where the extra
+  variation dominates the Poisson part. As kappa -> 0 this is the
   binomial test, identical to ``scipy.stats.binomtest(current, n, 0.5).pvalue`` for equal
   windows. Two-sided: twice the smaller tail, capped at 1; a tie or no events gives 1.
 * **Too thin to test**: with fewer than ``MIN_EVENTS`` (10) events in the two windows together
@@ -53,7 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import betabinom, binom, norm
 
-from .dispersion import pooled_dispersion
+from .dispersion import grouped_dispersion, t_adjusted_p
 from .fdr import bh_adjust, significant
 
 DEFAULT_MIN_BASE = 20
@@ -82,23 +86,24 @@ def poisson_conditional_p(current, previous) -> np.ndarray:
     return np.where((n == 0) | (x1 == x0), 1.0, p)
 
 
-def overdispersed_conditional_p(current, previous, *, kappa: float = 0.0, share: float | np.ndarray = 0.5) -> np.ndarray:
+def overdispersed_conditional_p(current, previous, *, kappa=0.0, share: float | np.ndarray = 0.5) -> np.ndarray:
     """Two-sided conditional test of equal per-day rates: ``current | n`` is Binomial(n, share)
     for Poisson counts (kappa 0), BetaBinomial(n, 2 share / kappa, 2 (1 - share) / kappa) for
     NB2 counts of dispersion kappa; twice the smaller tail, capped at 1."""
-    x1 = np.asarray(current, dtype=float)
-    x0 = np.asarray(previous, dtype=float)
+    x1, x0 = np.broadcast_arrays(np.asarray(current, dtype=float), np.asarray(previous, dtype=float))
     if np.any(x1 < 0) or np.any(x0 < 0):
         raise ValueError("counts must be non-negative")
-    if kappa < 0:
+    kappa = np.broadcast_to(np.asarray(kappa, dtype=float), np.broadcast(x1, x0).shape)
+    if np.any(kappa < 0):
         raise ValueError("kappa must be non-negative")
     n = x1 + x0
     share = np.broadcast_to(np.asarray(share, dtype=float), n.shape)
-    if kappa == 0:
-        lower, upper = binom.cdf(x1, n, share), binom.sf(x1 - 1, n, share)
-    else:
-        a, b = 2 * share / kappa, 2 * (1 - share) / kappa
-        lower, upper = betabinom.cdf(x1, n, a, b), betabinom.sf(x1 - 1, n, a, b)
+    lower, upper = binom.cdf(x1, n, share), binom.sf(x1 - 1, n, share)
+    over = kappa > 0
+    if over.any():
+        a, b = 2 * share[over] / kappa[over], 2 * (1 - share[over]) / kappa[over]
+        lower[over] = betabinom.cdf(x1[over], n[over], a, b)
+        upper[over] = betabinom.sf(x1[over] - 1, n[over], a, b)
     p = np.minimum(1.0, 2.0 * np.minimum(lower, upper))
     return np.where(n == 0, 1.0, p)
 
@@ -156,19 +161,27 @@ def span_totals(matrix: np.ndarray, span: pd.DatetimeIndex, start, end) -> np.nd
 
 
 def compare_family(current, previous, current_days: int, previous_days: int, history=None, *,
-                 kappa: float | None = None, alpha: float = DEFAULT_ALPHA,
-                 min_base: int = DEFAULT_MIN_BASE) -> dict[str, np.ndarray]:
-    """The change test of one family (arrays, one element per series): the family's dispersion
-    (from ``history``, (series, years) same-span totals, unless ``kappa`` is given), p, BH q,
-    the nullable ``significant``, percent change and its interval."""
+                   groups=None, kappa=None, alpha: float = DEFAULT_ALPHA,
+                   min_base: int = DEFAULT_MIN_BASE) -> dict[str, np.ndarray]:
+    """The change test of one family (arrays, one element per series): each series' dispersion
+    (from ``history``, (series, years) same-span totals, pooled within ``groups`` of comparable
+    series, unless ``kappa`` is given), p, BH q, the nullable ``significant``, percent change
+    and its interval."""
     cur = np.asarray(current, dtype=float)
     prev = np.asarray(previous, dtype=float)
+    df = np.inf
     if kappa is None:
-        kappa = pooled_dispersion(history) if history is not None else 0.0
+        if history is None:
+            kappa = 0.0
+        else:
+            kappa, df = grouped_dispersion(history, np.zeros(len(cur)) if groups is None else groups)
+    kappa = np.broadcast_to(np.asarray(kappa, dtype=float), cur.shape)
+    df = np.broadcast_to(np.asarray(df, dtype=float), cur.shape)
     tested = (cur + prev) >= MIN_EVENTS
     p = np.full(cur.shape, np.nan)
-    p[tested] = overdispersed_conditional_p(cur[tested], prev[tested], kappa=kappa,
-                                            share=current_days / (current_days + previous_days))
+    exact = overdispersed_conditional_p(cur[tested], prev[tested], kappa=kappa[tested],
+                                        share=current_days / (current_days + previous_days))
+    p[tested] = t_adjusted_p(exact, kappa[tested], (cur[tested] + prev[tested]) / 2, df[tested])
     q = bh_adjust(p)
     pct, low, high = percent_change_interval(cur, prev, current_days, previous_days, kappa=kappa,
                                              min_base=min_base)
@@ -252,8 +265,8 @@ def compare_periods(
         cur, prev = history[:, 0], history[:, 1]
         cur_days, prev_days = days(cur_start, cur_end), days(prev_start, prev_end)
         kappa = dispersion.get(name) if dispersion else None
-        result = compare_family(cur, prev, cur_days, prev_days, history, kappa=kappa, alpha=alpha,
-                              min_base=min_base)
+        result = compare_family(cur, prev, cur_days, prev_days, history, groups=cells["theme"].to_numpy(),
+                                kappa=kappa, alpha=alpha, min_base=min_base)
         change = cur - prev
         frames.append(pd.DataFrame({
             "comparison": name, "area": cells["area"], "theme": cells["theme"],

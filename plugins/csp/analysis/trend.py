@@ -18,16 +18,17 @@ does, and uses all of them. Two-sided p-value from the normal distribution.
 Over-dispersion. Recorded crime varies from year to year more than Poisson, and the month x
 year table of one series cannot show it (its residuals after year and month effects see only
 month-to-month noise). So the variance of the year totals is the negative binomial
-``Var(N_y) = mu + kappa mu^2`` with ``kappa`` estimated once for the family (every series
-tested together: CSP x theme, or CSP x category) from the same 12-month totals of every
-series (csp.analysis.dispersion, a robust Pearson moment estimate at the median across
-series). The score test of ``beta = 0`` in that NB2 log-linear model, with the common mean
+``Var(N_y) = mu + kappa mu^2`` with ``kappa`` estimated for each group of comparable series
+(the same theme, or category, in every partnership of the force area) from their 12-month
+totals (csp.analysis.dispersion, a robust Pearson moment estimate at the median across the
+group, so one series with a real trend does not hide itself); the p-value refers z to
+Student's t on Satterthwaite's degrees of freedom for that estimate (csp.analysis.dispersion). The score test of ``beta = 0`` in that NB2 log-linear model, with the common mean
 ``mu = n / years`` under the null, has
 
     Var(U) = (mu + kappa mu^2) sum_y (y - ybar)^2,
 
 which is the Poisson score variance above times ``1 + kappa mu``; ``dispersion`` reports that
-factor (the series' variance over Poisson's) and ``nb_dispersion`` the family's ``kappa``. With
+factor (the series' variance over Poisson's) and ``nb_dispersion`` the group's ``kappa``. With
 kappa 0 it is the Poisson score test exactly (a statsmodels Poisson GLM score test gives the
 same z), and with kappa fixed the NB2 GLM score test. With three years, the least-squares
 contrast of equally spaced years weights them -1, 0, +1: the middle year's total fixes the
@@ -46,7 +47,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from .change import month_start, monthly_matrix, span_totals
-from .dispersion import pooled_dispersion
+from .dispersion import grouped_dispersion, t_adjusted_p
 from .fdr import bh_adjust, significant
 
 DEFAULT_YEARS = 3
@@ -58,12 +59,15 @@ COLUMNS = ["area", "theme", "first_month", "years", "year_totals", "total", "z",
            "reason"]
 
 
-def trend_family(year_totals, *, kappa: float | None = None, alpha: float = 0.05) -> dict[str, np.ndarray]:
-    """The trend test of one family: ``year_totals`` (series, years), oldest year first; the
-    family's kappa is estimated from them unless given."""
+def trend_family(year_totals, *, groups=None, kappa=None, alpha: float = 0.05) -> dict[str, np.ndarray]:
+    """The trend test of one family: ``year_totals`` (series, years), oldest year first; each
+    series' kappa is estimated from them, pooled within ``groups`` of comparable series,
+    unless given."""
     t = np.asarray(year_totals, dtype=float)
+    df = np.inf
     if kappa is None:
-        kappa = pooled_dispersion(t)
+        kappa, df = grouped_dispersion(t, np.zeros(len(t)) if groups is None else groups)
+    kappa = np.broadcast_to(np.asarray(kappa, dtype=float), (len(t),))
     span = t.shape[1]
     y = np.arange(span, dtype=float)
     n = t.sum(axis=1)
@@ -76,7 +80,7 @@ def trend_family(year_totals, *, kappa: float | None = None, alpha: float = 0.05
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(var_poisson > 0, u / np.sqrt(var_poisson * inflation), 0.0)
         annual = 100.0 * np.expm1(np.where(var_poisson > 0, u / var_poisson, 0.0))
-    p = np.where(tested, 2 * norm.sf(np.abs(z)), np.nan)
+    p = np.where(tested, t_adjusted_p(2 * norm.sf(np.abs(z)), kappa, mu, df), np.nan)
     q = bh_adjust(p)
     sig = significant(q, alpha, tested)
     flagged = sig.fillna(False).to_numpy(dtype=bool)
@@ -104,7 +108,7 @@ def trend_test(counts: pd.DataFrame, reference_month, *, area_col: str = "area",
     full = months.union(pd.date_range(months[-1], ref, freq="MS"))
     wide = np.pad(matrix, ((0, 0), (0, len(full) - len(months))))
     year_totals = span_totals(wide, full, ref - pd.DateOffset(months=11), ref)[:, :span][:, ::-1]
-    r = trend_family(year_totals, kappa=kappa, alpha=alpha)
+    r = trend_family(year_totals, groups=cells["theme"].to_numpy(), kappa=kappa, alpha=alpha)
     return pd.DataFrame({
         "area": cells["area"], "theme": cells["theme"],
         "first_month": first, "years": span,
