@@ -391,104 +391,141 @@ class Row:
                 "low": low, "high": high, "replicates": self.replicates, "per_csp": self.per_csp}
 
 
-def run(replicates: int = 1000, map_replicates: int = 500, knox_replicates: int = 200,
-        power_replicates: int = 200, seed: int = 15, progress=None) -> pd.DataFrame:
-    """Every row of the false-flag and power tables (see the module docstring)."""
-    say = progress or (lambda message: None)
-    rng = np.random.default_rng(seed)
+def series_nulls(model: str, n: int, rng) -> list[Row]:
     w = world()
-    n_csps = len(w.csps)
-    rows: list[Row] = []
+    results, _ = simulate_series(w, model, n, rng)
+    return [Row("false flag", flag, model, hits, total, per_csp / (total * len(w.csps)))
+            for flag, (hits, per_csp, total) in count_flags(results, len(w.csps)).items()]
 
-    for model in ("a", "b", "c"):
-        say(f"series, model {model}")
-        results, _ = simulate_series(w, model, replicates, rng)
-        for flag, (hits, per_csp, n) in count_flags(results, n_csps).items():
-            rows.append(Row("false flag", flag, model, hits, n, per_csp / (n * n_csps)))
 
-    for model in ("a", "b", "c", "d"):
-        for theme in (DENSE_THEME, SPARSE_THEME):
-            say(f"hotspots, model {model}, {theme}")
-            maps = simulate_maps(w, theme, model, map_replicates, rng)
-            if model == "d":
-                fdp = [m["false_hot"].sum() / m["hot"].sum() if m["hot"].any() else 0.0 for m in maps]
-                flagged = sum(int(m["hot"].any()) for m in maps)
-                rows.append(Row("FDP", f"hotspot {theme}", model, flagged, len(maps), value=float(np.mean(fdp))))
-                continue
-            hits = sum(int(m["hot"].any()) for m in maps)
-            per_csp = sum(len(np.unique(m["csp"][m["hot"]])) for m in maps)
-            rows.append(Row("false flag", f"hotspot {theme}", model, hits, len(maps), per_csp / (len(maps) * n_csps)))
-            for cls in ("emerging", "persistent", "diminishing"):
-                hits = sum(int((m["class"] == cls).any()) for m in maps)
-                rows.append(Row("false flag", f"hotspot class {cls} {theme}", model, hits, len(maps)))
+def hotspot_nulls(model: str, theme: str, n: int, rng) -> list[Row]:
+    w = world()
+    maps = simulate_maps(w, theme, model, n, rng)
+    if model == "d":
+        fdp = [m["false_hot"].sum() / m["hot"].sum() if m["hot"].any() else 0.0 for m in maps]
+        return [Row("FDP", f"hotspot {theme}", model, sum(int(m["hot"].any()) for m in maps), n,
+                    value=float(np.mean(fdp))),
+                Row("false flag", f"hotspot class emerging {theme} (risk constant over the years)", model,
+                    sum(int((m["class"] == "emerging").any()) for m in maps), n)]
+    per_csp = sum(len(np.unique(m["csp"][m["hot"]])) for m in maps)
+    rows = [Row("false flag", f"hotspot {theme}", model, sum(int(m["hot"].any()) for m in maps), n,
+                per_csp / (n * len(w.csps)))]
+    for cls in ("emerging", "persistent", "diminishing"):
+        rows.append(Row("false flag", f"hotspot class {cls} {theme}", model,
+                        sum(int((m["class"] == cls).any()) for m in maps), n))
+    return rows
 
-    say("hotspots, a stable planted hotspot (false classes, power)")
-    for model in ("b", "c"):
-        maps = simulate_maps(w, DENSE_THEME, model, map_replicates, rng, planted=3.0)
-        outside = [m["hot"] & ~m["planted"] & (m["csp"] == m["csp"][m["planted"]][0]) for m in maps]
-        rows.append(Row("false flag", "hotspot class emerging (planted hotspot stable over the years)", model,
-                        sum(int((m["class"][m["planted"]] == "emerging").any()) for m in maps), len(maps)))
-        rows.append(Row("power", "hotspot: 4 of the 5 planted LSOAs hot", model,
-                        sum(int(m["hot"][m["planted"]].sum() >= 4) for m in maps), len(maps)))
-        rows.append(Row("power", "hotspot planted, stable: class persistent (4 of 5)", model,
-                        sum(int((m["class"][m["planted"]] == "persistent").sum() >= 4) for m in maps), len(maps)))
-        del outside
 
-    say("near repeats")
-    for label, near in (("false flag", 0.0), ("power", 0.15)):
-        claims = [knox_replicate(rng, near=near) for _ in range(knox_replicates)]
-        name = "near-repeat (global Knox, 999 permutations)" if label == "false flag" else \
-            "near-repeat: 15 % of events followed within 50 m and a week"
-        rows.append(Row(label, name, "a", sum(int(c.any() if label == "false flag" else c.all()) for c in claims),
-                        len(claims)))
+def hotspot_planted(model: str, n: int, rng) -> list[Row]:
+    maps = simulate_maps(world(), DENSE_THEME, model, n, rng, planted=3.0)
+    return [
+        Row("false flag", "hotspot class emerging (planted hotspot stable over the years)", model,
+            sum(int((m["class"][m["planted"]] == "emerging").any()) for m in maps), n),
+        Row("power", "hotspot: 4 of the 5 planted LSOAs hot", model,
+            sum(int(m["hot"][m["planted"]].sum() >= 4) for m in maps), n),
+        Row("power", "hotspot planted, stable: class persistent (4 of 5)", model,
+            sum(int((m["class"][m["planted"]] == "persistent").sum() >= 4) for m in maps), n),
+    ]
 
-    say("displacement")
-    for model in ("a", "c"):
-        kappa = 0.0 if model == "a" else YEAR_CV**2 + MONTH_CV**2 / 12
-        null = displacement_labels(displacement_counts(w, rng, replicates, model, planted=False), kappa)
-        rows.append(Row("false flag", "displacement label (displacement or diffusion)", model,
-                        int(null["label"].isin(["displacement", "diffusion of benefits"]).sum()), len(null)))
-        rows.append(Row("false flag", "displacement outweighed the benefit", model,
-                        int((null["detail"] == "displacement outweighed the direct benefit").sum()), len(null)))
-        planted = displacement_labels(displacement_counts(w, rng, power_replicates, model, planted=True), kappa)
-        truth = planted_displacement_truth(w)
-        wrong_sign = ((planted["detail"] == "displacement outweighed the direct benefit") & (truth["tne"] > 0)) | (
-            planted["detail"].str.startswith("net benefit") & (truth["tne"] < 0))
-        rows.append(Row("power", f"displacement labelled, no wrong net-effect claim (true WDQ {truth['wdq']:.2f}, "
-                        f"TNE {truth['tne']:+.0f})", model,
-                        int(((planted["label"] == "displacement") & ~wrong_sign).sum()), len(planted)))
 
-    say("night-time economy")
+def near_repeats(kind: str, n: int, rng) -> list[Row]:
+    if kind == "false flag":
+        claims = [knox_replicate(rng) for _ in range(n)]
+        return [Row(kind, "near-repeat (global Knox, 999 permutations)", "a", sum(int(c.any()) for c in claims), n)]
+    claims = [knox_replicate(rng, near=0.15) for _ in range(n)]
+    return [Row(kind, "near-repeat: 15 % of events followed within 50 m and a week", "a",
+                sum(int(c.all()) for c in claims), n)]
+
+
+def displacement(model: str, n: int, n_power: int, rng) -> list[Row]:
+    w = world()
+    kappa = 0.0 if model == "a" else YEAR_CV**2 + MONTH_CV**2 / 12
+    null = displacement_labels(displacement_counts(w, rng, n, model, planted=False), kappa)
+    planted = displacement_labels(displacement_counts(w, rng, n_power, model, planted=True), kappa)
+    truth = planted_displacement_truth(w)
+    wrong_sign = ((planted["detail"] == "displacement outweighed the direct benefit") & (truth["tne"] > 0)) | (
+        planted["detail"].str.startswith("net benefit") & (truth["tne"] < 0))
+    return [
+        Row("false flag", "displacement label (displacement or diffusion)", model,
+            int(null["label"].isin(["displacement", "diffusion of benefits"]).sum()), n),
+        Row("false flag", "displacement outweighed the benefit", model,
+            int((null["detail"] == "displacement outweighed the direct benefit").sum()), n),
+        Row("power", f"displacement labelled, no wrong net-effect claim (true WDQ {truth['wdq']:.2f}, "
+            f"TNE {truth['tne']:+.0f})", model, int(((planted["label"] == "displacement") & ~wrong_sign).sum()),
+            n_power),
+    ]
+
+
+def night_time_economy(n: int, n_power: int, rng) -> list[Row]:
+    w = world()
+    rows = []
     for model in ("a", "b"):
-        flags = [nte_replicate(w, rng, model, planted=False) for _ in range(map_replicates)]
-        rows.append(Row("false flag", "night-time-economy cluster", model, sum(int(f.any()) for f in flags), len(flags)))
+        flags = [nte_replicate(w, rng, model, planted=False) for _ in range(n)]
+        rows.append(Row("false flag", "night-time-economy cluster", model, sum(int(f.any()) for f in flags), n))
     nte_lsoa = w.lsoas["LSOA11CD"].isin(w.signal_areas.nte).to_numpy()
-    flags = [nte_replicate(w, rng, "a", planted=True) for _ in range(power_replicates)]
+    flags = [nte_replicate(w, rng, "a", planted=True) for _ in range(n_power)]
     rows.append(Row("power", "night-time-economy cluster: 3 of 4 planted LSOAs", "a",
-                    sum(int(f[nte_lsoa].sum() >= 3) for f in flags), len(flags)))
+                    sum(int(f[nte_lsoa].sum() >= 3) for f in flags), n_power))
+    return rows
 
-    say("series power: trend, seasonality")
-    for model in ("a", "c"):
-        results, row = simulate_series(w, model, power_replicates, rng, signals="trend")
-        n_k = len(w.categories)
-        rows.append(Row("power", "trend: planted vehicle crime (+25 %/yr) rising, category level", model,
-                        sum(int(r["trend category"][row]) for r in results), len(results)))
-        rows.append(Row("power", "change: planted vehicle crime, category rolling 12 m", model,
-                        sum(int(r["change category rolling_12m"][row]) for r in results), len(results)))
-        del n_k
-        results, _ = simulate_series(w, model, power_replicates, rng, signals="seasonality")
-        agg, theme_of_row = theme_rows(w)
-        asb = theme_of_row == "asb"
-        rows.append(Row("power", "seasonality: ASB (amplitude 0.3) in every CSP", model,
-                        sum(int(r["seasonality theme"][asb].all()) for r in results), len(results)))
-        themes = np.unique(theme_of_row)
-        rows.append(Row("power", "seasonality: ASB force-wide", model,
-                        sum(int(r["seasonality force theme"][np.searchsorted(themes, "asb")]) for r in results),
-                        len(results)))
-        burglary = np.tile(w.categories["category"].to_numpy() == "Burglary", n_csps)
-        rows.append(Row("power", "seasonality: burglary (winter) per CSP category, share of CSPs", model,
-                        sum(int(r["seasonality category"][burglary].sum()) for r in results),
-                        len(results) * n_csps))
+
+def series_power(model: str, n: int, rng) -> list[Row]:
+    w = world()
+    results, row = simulate_series(w, model, n, rng, signals="trend")
+    rows = [
+        Row("power", "trend: planted vehicle crime (+25 %/yr) rising, category level", model,
+            sum(int(r["trend category"][row]) for r in results), n),
+        Row("power", "change: planted vehicle crime, category rolling 12 m", model,
+            sum(int(r["change category rolling_12m"][row]) for r in results), n),
+    ]
+    results, _ = simulate_series(w, model, n, rng, signals="seasonality")
+    _, theme_of_row = theme_rows(w)
+    themes = np.unique(theme_of_row)
+    burglary = np.tile(w.categories["category"].to_numpy() == "Burglary", len(w.csps))
+    rows += [
+        Row("power", "seasonality: ASB (amplitude 0.3) in every CSP", model,
+            sum(int(r["seasonality theme"][theme_of_row == "asb"].all()) for r in results), n),
+        Row("power", "seasonality: ASB force-wide", model,
+            sum(int(r["seasonality force theme"][np.searchsorted(themes, "asb")]) for r in results), n),
+        Row("power", "seasonality: burglary (winter) per CSP category, share of CSPs", model,
+            sum(int(r["seasonality category"][burglary].sum()) for r in results), n * len(w.csps)),
+    ]
+    return rows
+
+
+def _task(item) -> list[Row]:
+    function, args, seed = item
+    return function(*args, np.random.default_rng(seed))
+
+
+def run(replicates: int = 1000, map_replicates: int = 500, knox_replicates: int = 200,
+        power_replicates: int = 200, seed: int = 15, workers: int = 1, progress=None) -> pd.DataFrame:
+    """Every row of the false-flag and power tables (see the module docstring). Each scenario
+    has its own random stream (spawned from ``seed``), so the rows do not depend on
+    ``workers`` (processes; 1 runs everything here)."""
+    say = progress or (lambda message: None)
+    tasks = [(series_nulls, (m, replicates)) for m in ("a", "b", "c")]
+    tasks += [(hotspot_nulls, (m, t, map_replicates)) for m in ("a", "b", "c", "d") for t in (DENSE_THEME, SPARSE_THEME)]
+    tasks += [(hotspot_planted, (m, map_replicates)) for m in ("b", "c")]
+    tasks += [(near_repeats, (k, knox_replicates)) for k in ("false flag", "power")]
+    tasks += [(displacement, (m, replicates, power_replicates)) for m in ("a", "c")]
+    tasks += [(night_time_economy, (map_replicates, power_replicates))]
+    tasks += [(series_power, (m, power_replicates)) for m in ("a", "c")]
+    seeds = np.random.SeedSequence(seed).spawn(len(tasks))
+    items = [(f, args, s) for (f, args), s in zip(tasks, seeds)]
+    rows: list[Row] = []
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for (f, args, _), result in zip(items, pool.map(_task, items)):
+                say(f"{f.__name__}{args}")
+                rows += result
+    else:
+        for item in items:
+            say(f"{item[0].__name__}{item[1]}")
+            rows += _task(item)
     return pd.DataFrame([r.as_dict() for r in rows])
 
 
@@ -515,11 +552,12 @@ def main(argv=None) -> int:
     parser.add_argument("--knox-replicates", type=int, default=200, help="Knox families (default 200)")
     parser.add_argument("--power-replicates", type=int, default=200, help="replicates per power scenario (default 200)")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--workers", type=int, default=1, help="processes (default 1; the machine may be shared)")
     parser.add_argument("--csv", help="also write the rows to this CSV file")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     table = run(args.replicates, args.map_replicates, args.knox_replicates, args.power_replicates, args.seed,
-                progress=lambda m: print(f"[{time.perf_counter() - start:6.0f} s] {m}", file=sys.stderr))
+                workers=args.workers, progress=lambda m: print(f"[{time.perf_counter() - start:6.0f} s] {m}", file=sys.stderr))
     print(format_table(table))
     print(f"\nrun time {time.perf_counter() - start:.0f} s")
     if args.csv:

@@ -22,6 +22,8 @@ is usable, or the median is below its Poisson expectation, ``kappa`` is 0 (Poiss
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.optimize import brentq
 from scipy.stats import chi2
@@ -43,7 +45,7 @@ def pooled_dispersion(totals, *, min_mean: float = MIN_MEAN) -> float:
         return 0.0
     t, mean = t[use], mean[use]
     ss = ((t - mean[:, None]) ** 2).sum(axis=1)
-    target = chi2.median(t.shape[1] - 1)
+    target = chi2_median(t.shape[1] - 1)
 
     def excess(kappa: float) -> float:
         return float(np.median(ss / (mean + kappa * mean**2))) - target
@@ -52,9 +54,15 @@ def pooled_dispersion(totals, *, min_mean: float = MIN_MEAN) -> float:
         return 0.0
     if excess(MAX_KAPPA) >= 0:
         return MAX_KAPPA
-    return float(brentq(excess, 0.0, MAX_KAPPA, xtol=1e-10))
+    return float(brentq(excess, 0.0, MAX_KAPPA, xtol=1e-9, rtol=1e-6))
 
 
+@functools.cache
+def chi2_median(df: float) -> float:
+    return float(chi2.median(df))
+
+
+@functools.cache
 def median_df(series: int, periods: int) -> float:
     """Degrees of freedom worth of a median-based kappa from ``series`` series of ``periods``
     periods each: 2 / (relative variance of the median of chi-square(periods - 1)), the
@@ -62,8 +70,8 @@ def median_df(series: int, periods: int) -> float:
     if series < 1 or periods < 2:
         return 0.0
     nu = periods - 1
-    med = chi2.median(nu)
-    relvar = 1 / (4 * series * chi2.pdf(med, nu) ** 2 * med**2)
+    med = chi2_median(nu)
+    relvar = 1 / (4 * series * float(chi2.pdf(med, nu)) ** 2 * med**2)
     return 2 / relvar
 
 
@@ -80,15 +88,52 @@ def grouped_dispersion(totals, groups, *, min_mean: float = MIN_MEAN) -> tuple[n
     usable = t.mean(axis=1) >= min_mean if periods else np.zeros(len(t), dtype=bool)
     kappa = np.full(len(t), pooled_dispersion(t, min_mean=min_mean))
     df = np.full(len(t), median_df(int(usable.sum()), periods))
-    for g in np.unique(labels):
-        rows = labels == g
-        m = int(usable[rows].sum())
-        if m >= MIN_SERIES:
-            own = pooled_dispersion(t[rows], min_mean=min_mean)
-            if own > kappa[rows][0]:  # the family's estimate is the floor: a group of a few
-                kappa[rows] = own     # series often shows none by chance
-                df[rows] = median_df(m, periods)
+    names, codes = np.unique(labels, return_inverse=True)
+    counts = np.bincount(codes[usable], minlength=len(names))
+    eligible = np.flatnonzero(counts >= MIN_SERIES)
+    if len(eligible) == 0:
+        return kappa, df
+    # every eligible group's median equation solved at once (bisection on log kappa)
+    width = counts[eligible].max()
+    ss = np.full((len(eligible), width), np.nan)
+    mu = np.full((len(eligible), width), np.nan)
+    slot = np.full(len(names), -1)
+    slot[eligible] = np.arange(len(eligible))
+    mean = t.mean(axis=1)
+    dev = ((t - mean[:, None]) ** 2).sum(axis=1)
+    rows = np.flatnonzero(usable & (slot[codes] >= 0))
+    order = rows[np.argsort(codes[rows], kind="stable")]
+    group_of = slot[codes[order]]
+    position = np.arange(len(order)) - np.searchsorted(group_of, group_of)
+    ss[group_of, position], mu[group_of, position] = dev[order], mean[order]
+    target = chi2_median(periods - 1)
+    own = _median_roots(ss, mu, target)
+    for i, g in enumerate(eligible):
+        rows = codes == g
+        if own[i] > kappa[rows][0]:  # the family's estimate is the floor: a group of a few
+            kappa[rows] = own[i]     # series often shows none by chance
+            df[rows] = median_df(int(counts[g]), periods)
     return kappa, df
+
+
+def _median_roots(ss: np.ndarray, mean: np.ndarray, target: float, iterations: int = 40) -> np.ndarray:
+    """Per row, the kappa solving nanmedian(ss / (mean + kappa mean^2)) = target (0 where the
+    median is already at or below the target), by bisection on log kappa, rows at once."""
+    median = np.median if not np.isnan(ss).any() else np.nanmedian  # groups of equal size: plain
+
+    def excess(kappa):
+        return median(ss / (mean + kappa[:, None] * mean**2), axis=1) - target
+
+    rows = len(ss)
+    out = np.zeros(rows)
+    positive = excess(np.zeros(rows)) > 0
+    lo, hi = np.full(rows, np.log(1e-9)), np.full(rows, np.log(MAX_KAPPA))
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        above = excess(np.exp(mid)) > 0
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    out[positive] = np.exp((lo + hi) / 2)[positive]
+    return out
 
 
 def t_adjusted_p(p, kappa, mean, df):
@@ -128,7 +173,7 @@ def residual_dispersion(observed, expected, df_per_series: float, *, min_mean: f
         return 0.0
     o, e = o[use], e[use]
     resid2 = np.where(e > 0, (o - e) ** 2, 0.0)
-    target = chi2.median(df_per_series) if robust else df_per_series
+    target = chi2_median(df_per_series) if robust else df_per_series
     centre = np.median if robust else np.mean
 
     def excess(kappa: float) -> float:
@@ -140,4 +185,4 @@ def residual_dispersion(observed, expected, df_per_series: float, *, min_mean: f
         return 0.0
     if excess(MAX_KAPPA) >= 0:
         return MAX_KAPPA
-    return float(brentq(excess, 0.0, MAX_KAPPA, xtol=1e-10))
+    return float(brentq(excess, 0.0, MAX_KAPPA, xtol=1e-9, rtol=1e-6))

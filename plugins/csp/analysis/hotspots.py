@@ -324,31 +324,3 @@ def hotspot_classes(observed_by_year, population_by_year, partnership, weights, 
             ["persistent", "emerging", "hot", "diminishing"], "not hot").astype(object)
     return {"latest": latest, "hot_before": hot_before, "q_rise": q_rise, "q_fall": q_fall,
             "hot_years": hot_years, "years": years, "class": cls}
-
-
-def classify_hotspots(
-    hot_by_year: pd.DataFrame, *, unit_col: str = "id", year_col: str = "year",
-    hot_col: str = "hot",
-) -> pd.DataFrame:
-    """unit, years, hot_years, hot_latest, class: the rule in the module docstring."""
-    cols = [unit_col, "years", "hot_years", "hot_latest", "class"]
-    if hot_by_year.empty:
-        return pd.DataFrame(columns=cols)
-    latest = hot_by_year[year_col].max()
-    n_years = hot_by_year[year_col].nunique()
-    hb = hot_by_year.assign(_hot=hot_by_year[hot_col].astype(bool),
-                            _latest=hot_by_year[year_col] == latest)
-    g = hb.groupby(unit_col)
-    out = pd.DataFrame({
-        "years": n_years,
-        "hot_years": g["_hot"].sum().astype(int),
-        "hot_latest": hb[hb["_latest"]].groupby(unit_col)["_hot"].any().reindex(
-            g.size().index, fill_value=False).astype(bool),
-    }).reset_index()
-    hy, hl = out["hot_years"], out["hot_latest"]
-    out["class"] = np.select(
-        [hl & (hy == 1), hl & (hy >= 2) & (hy > n_years / 2), hl, ~hl & (hy >= 1)],
-        ["emerging", "persistent", "intermittent", "diminishing"],
-        "not hot",
-    )
-    return out[cols]
