@@ -25,8 +25,10 @@ ENV CSP_CODE_VERSION=${CSP_CODE_VERSION}
 COPY --chown=airflow:root pyproject.toml constraints.txt /opt/airflow/
 COPY --chown=airflow:root plugins/ /opt/airflow/plugins/
 # Pinning apache-airflow to the image's own version keeps pip from moving it (official advice
-# for extending the image); the constraints pin everything else.
-RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -c /opt/airflow/constraints.txt -e /opt/airflow
+# for extending the image); the constraints pin everything else, including the `deployment`
+# extra (the Celery provider, Celery, the Redis client, psycopg2 and asyncpg for the metadata
+# database), so the image runs exactly what tests/ops/test_real_services.py ran.
+RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -c /opt/airflow/constraints.txt -e "/opt/airflow[deployment]"
 
 COPY --chown=airflow:root dags/ /opt/airflow/dags/
 COPY --chown=airflow:root sql/ /opt/airflow/sql/

@@ -3,6 +3,7 @@ All logic lives in plugins/csp/housekeeping.py."""
 from airflow.sdk import DAG, CronTriggerTimetable, Param, task
 
 from csp.dag_factory import DEFAULT_ARGS, START, TIMEZONE
+from csp.timeouts import execution_timeout
 
 with DAG(
     dag_id="housekeeping",
@@ -36,7 +37,8 @@ next day: nothing is deleted that the ledger does not account for.
 """,
 ) as housekeeping:
 
-    @task(doc_md="""Apply the retention policy once; returns the counts deleted and kept.
+    @task(execution_timeout=execution_timeout("apply_retention"),
+          doc_md="""Apply the retention policy once; returns the counts deleted and kept.
 
 If it fails: read the error in the task log (a file it could not delete, or a ledger it could
 not read), fix it and clear the task. Nothing the ledger does not account for is ever deleted,

@@ -1,6 +1,7 @@
-"""The operator's command line: csp status, resubmit, report, history, synth and demo.
+"""The operator's command line: csp init, history, run, status, resubmit, report, synth and demo.
 
-Exit codes: 0 success, 1 a pipeline run failed or a return was rejected, 2 usage error (csp status and csp resubmit detail theirs in --help).
+Exit codes: 0 success, 1 a pipeline run failed or a return was rejected, 2 usage error (each command
+details its own in --help).
 """
 from __future__ import annotations
 
@@ -49,11 +50,49 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from csp import area_setup
+
+    current = settings()
+    if args.list:
+        for code, name in area_setup.force_areas(current.reference_dir).items():
+            print(f"{code}  {name}")
+        return 0
+    if not args.police_force_area:
+        print("csp init: --police-force-area is required (`csp init --list` lists the codes)", file=sys.stderr)
+        return 2
+    try:
+        choice = area_setup.choose(current.reference_dir, args.police_force_area,
+                                   args.partnerships, args.county)
+    except area_setup.AreaRefused as refused:
+        print(f"csp init: {refused}", file=sys.stderr)
+        return 2
+    try:
+        replaced = area_setup.write_area_file(current.area_file, area_setup.area_file_text(choice), force=args.force)
+    except FileExistsError:
+        print(f"csp init: {current.area_file} already describes another area; add --force to replace "
+              f"it, or set CSP_AREA_FILE to write a new file", file=sys.stderr)
+        return 2
+    print(f"Police force area {choice.police_force_area} ({choice.force_name}): "
+          f"{len(choice.partnerships)} partnership{'s' if len(choice.partnerships) != 1 else ''}")
+    for p in choice.partnerships:
+        tier = f"county {p.county_code} {p.county_name}" if p.county_code else "unitary"
+        print(f"  {p.code}  {p.name:<32} districts {', '.join(p.districts)}  ({tier})")
+    if choice.county:
+        print(f"County strategy group: {choice.county[0]} ({choice.county[1]})")
+    else:
+        print("County strategy group: none (no single two-tier county among the partnerships)")
+    print(f"{'Replaced' if replaced else 'Wrote'} {current.area_file}: declare datasets an authority does "
+          f"not hold under [not_held].")
+    return 0
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from csp.history import load_history
 
     try:
-        entries = load_history(settings(), [path.resolve() for path in args.files])
+        # Absolute, not resolved: a link given (or met) is refused, never read as its target.
+        entries = load_history(settings(), [Path(os.path.abspath(path)) for path in args.files])
     except ValueError as refused:  # includes SourceError: the message names file and rule
         print(f"csp history: {refused}", file=sys.stderr)
         return 1
@@ -185,7 +224,11 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
     except ValueError as refused:  # ResubmissionRefused, or a malformed quarter label
         print(f"csp resubmit: {refused}", file=sys.stderr)
         return 2
-    placement = resubmit.place_files(settings(), dataset, quarter, args.files)
+    try:
+        placement = resubmit.place_files(settings(), dataset, quarter, args.files)
+    except ValueError as refused:  # a file refused while copied (limits, links): nothing placed
+        print(f"csp resubmit: {refused}", file=sys.stderr)
+        return 2
     for path in placement.set_aside:
         print(f"set aside  {path}")
     for path in placement.placed:
@@ -238,7 +281,8 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     try:
         # Before the first rotation no generation is recorded, so the key ingest is configured
         # with is the only evidence of which key the stored pseudonyms were made with.
-        if current_fingerprint(current.staging_dir) is None and key_fingerprint(pseudonym_key()) != key_fingerprint(old_key):
+        if (current_fingerprint(current.staging_dir) is None
+                and key_fingerprint(pseudonym_key()) != key_fingerprint(old_key)):
             raise KeyRotationError("the old key is not the key ingest is configured with "
                                    "(CSP_PSEUDONYM_KEY / CSP_PSEUDONYM_KEY_FILE / connection csp_pseudonym_key)")
         summary = rotate_key(current, old_key, new_key)
@@ -251,6 +295,14 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     print("Now install the new key where ingest reads it and destroy the old one (docs/operations.md).")
     return 0
 
+
+INIT_EPILOG = """Writes CSP_AREA_FILE (default config/area.toml) from the ONS lookups in the
+reference data, and prints the partnerships, their districts and the county it found.
+
+exit codes:
+  0  area file written
+  2  usage error: an unknown code, a partnership outside the force area, a county that is not
+     the county of a partnership served, or an area file for another area (without --force)"""
 
 STATUS_EPILOG = """exit codes:
   0  every return that is due is in (on time or late) or not held
@@ -271,7 +323,9 @@ exit codes:
   0  files placed (and the run triggered, unless --no-trigger)
   1  files placed, but the DAG could not be triggered (the message says why)
   2  usage error: unknown authority or dataset, malformed or unfinished quarter, a file that
-     is missing or not named as that dataset's files are"""
+     is missing or not named as that dataset's files are, or a file refused (a link, FIFO or
+     device, sparse, NUL bytes in a CSV, over its format's size limit: config/limits.toml),
+     in which case nothing in the landing folder changes"""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -292,6 +346,17 @@ def parser() -> argparse.ArgumentParser:
     synth.add_argument("--no-signals", action="store_true", help="no planted signals (false-alarm tests)")
     synth.add_argument("--police-format", choices=["force_extract", "police_uk"], default="force_extract")
     synth.set_defaults(func=cmd_synth)
+
+    init = commands.add_parser(
+        "init", help="write the area file for a police force area from its ONS codes",
+        epilog=INIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    init.add_argument("--police-force-area", metavar="CODE", help="ONS PFA19 code, e.g. E23000003 (Lancashire)")
+    init.add_argument("--partnerships", metavar="CODE", nargs="+",
+                      help="CSP codes to serve (default: every partnership of the force area)")
+    init.add_argument("--county", metavar="CODE", help="the county strategy group's code (two-tier areas)")
+    init.add_argument("--force", action="store_true", help="replace an area file that describes another area")
+    init.add_argument("--list", action="store_true", help="list the police force areas and their codes")
+    init.set_defaults(func=cmd_init)
 
     history = commands.add_parser(
         "history", help="load files spanning several quarters: split into quarterly returns, then ingest each"

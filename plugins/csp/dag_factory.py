@@ -29,6 +29,7 @@ from airflow.sdk import (
 
 from csp.notify import AlertNotifier
 from csp.registry import AUTHORITIES, DATASETS, THEMES, Dataset, datasets_of
+from csp.timeouts import execution_timeout
 
 TIMEZONE = "Europe/London"
 # Runs for quarter Q start when Q ends; its data interval is the quarter itself.
@@ -85,12 +86,18 @@ ON_FAILURE = """
 **If it fails** the alert (log, and email per `CSP_NOTIFIER`) names the DAG, task, run and error.
 """
 
+# The Celery queue of the warehouse DAG's tasks, served by one worker only
+# (docker-compose.yaml: airflow-warehouse-worker): the one writer to the warehouse is a matter
+# of configuration, not of luck. Every other task goes to Airflow's default queue.
+WAREHOUSE_QUEUE = "warehouse"
+
 DEFAULT_ARGS = {
     "owner": OWNER,
-    # Retries are for transient faults (a database restarting). In-process runs (demo, tests)
-    # set CSP_TASK_RETRIES=0 so a defect fails at once instead of waiting out the back-off.
+    # Retries are for transient faults (a database restarting, a worker lost). In-process runs
+    # (demo, tests) set CSP_TASK_RETRIES=0 so a defect fails at once instead of waiting out the
+    # back-off; the Celery test shortens the first delay (CSP_TASK_RETRY_DELAY_SECONDS).
     "retries": int(os.environ.get("CSP_TASK_RETRIES", "3")),
-    "retry_delay": timedelta(minutes=2),
+    "retry_delay": timedelta(seconds=int(os.environ.get("CSP_TASK_RETRY_DELAY_SECONDS", "120"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
     "on_failure_callback": AlertNotifier(),
@@ -113,7 +120,7 @@ def _dataset_tasks(dataset: Dataset) -> None:
     ingest_return for an extra source), each dataset independent of the others."""
     asset = dataset_asset(dataset)
 
-    @task.short_circuit(task_id="is_held", doc_md=f"""
+    @task.short_circuit(task_id="is_held", execution_timeout=execution_timeout("is_held"), doc_md=f"""
 Is **{dataset.title}** held by the {AUTHORITIES[dataset.authority].name.lower()}?
 A dataset the partnership configuration (`config/area.toml`, `[not_held]`) declares not held
 is recorded as such in the returns ledger and the rest of this group is skipped (skipped is
@@ -136,6 +143,7 @@ a failure is a configuration or disk problem (the log names it). Fix it and clea
         mode="reschedule",
         poke_interval=POKE_INTERVAL,
         timeout=WAIT_TIMEOUT,
+        execution_timeout=execution_timeout("wait_for_return"),  # each poke
         doc_md=f"""
 Waits (without holding a worker slot) for the quarter's **{dataset.title}** file(s) in
 `landing/{dataset.authority}/<YYYY>Q<n>/` (patterns: see docs/data-contracts/). Past the
@@ -148,7 +156,8 @@ counts as landed (the ledger is checked).
 `csp resubmit <authority> <dataset> <quarter> <file>` (or copy it into the landing folder and clear
 this task): the late return is then ingested and alerted as late. Any other failure (disk,
 permissions) is retried; after the retries, fix it and clear the task. Running for weeks is
-normal: the return is not due until the end of the following quarter.""",
+normal: the return is not due until the end of the following quarter. A landing folder that
+is a symbolic link is never followed: it is recorded as refused and the task fails at once.""",
     )
     def wait_for_return(**context) -> PokeReturnValue:
         from airflow.sdk.exceptions import AirflowFailException
@@ -157,14 +166,21 @@ normal: the return is not due until the end of the following quarter.""",
         from csp.config import settings
         from csp.provenance import task_provenance
 
+        from csp.safe_paths import RefusedFile
+
         try:
             names = ingest.poll_return(settings(), dataset.id, _quarter(context), clock.today(),
                                        provenance=task_provenance(context))
         except ingest.ReturnNotReceived as missing:
             raise AirflowFailException(str(missing)) from missing
+        except RefusedFile as refused:  # a landing folder that is a link: never followed
+            ingest.record_refused(settings(), dataset.id, _quarter(context), str(refused),
+                                  provenance=task_provenance(context))
+            raise AirflowFailException(str(refused)) from refused
         return PokeReturnValue(is_done=names is not None, xcom_value=names)
 
-    @task(task_id="ingest_return", outlets=[asset], doc_md=f"""
+    @task(task_id="ingest_return", outlets=[asset], execution_timeout=execution_timeout("ingest_return"),
+          doc_md=f"""
 Parses the **{dataset.title}** return, depersonalises it, validates it with
 `expectations/{dataset.id}.json` and stages it as the next version
 (`staging/{dataset.id}/<quarter>/v<k>.parquet`, with quarantine and validation report beside it).
@@ -178,8 +194,10 @@ the same files changes nothing.
 - *rejected* (validation failed, or most rows quarantined): no retry. Open the validation
   report named in the error and the quarantine report (`v<k>.quarantine.csv`, beside it),
   send the findings to the partner, then place the corrected file with `csp resubmit`;
-- *refused* (unreadable file, wrong format, or a file covering several quarters): no retry; a
-  multi-quarter file is loaded with `csp history <file>`, otherwise ask for a corrected file;
+- *refused* (unreadable file, wrong format, a file covering several quarters, a link, FIFO,
+  device or sparse file in the landing folder, or a file beyond its format's limits in
+  `config/limits.toml`): no retry, recorded in the ledger with the rule; a multi-quarter file
+  is loaded with `csp history <file>`, otherwise remove the entry and place a corrected file;
 - *pseudonymisation key* not the current generation: the deployment runs with a retired key
   (see docs/operations.md, key rotation); fix `CSP_PSEUDONYM_KEY` and clear the task;
 - anything else (disk, memory) is retried; after the retries, fix it and clear the task.""")
@@ -191,7 +209,7 @@ the same files changes nothing.
         from csp.key_rotation import KeyRotationError
         from csp.notify import alert_late_return
         from csp.provenance import task_provenance
-        from csp.sources import SourceError
+        from csp.safe_paths import RefusedFile
         from csp.staging import REJECTED
 
         provenance = task_provenance(context)
@@ -200,7 +218,7 @@ the same files changes nothing.
             entry = ingest.ingest_return(settings(), dataset.id, _quarter(context), provenance=provenance)
         except KeyRotationError as error:
             raise AirflowFailException(str(error)) from error  # retrying cannot change the key
-        except (ingest.MultiQuarterFile, SourceError) as error:
+        except (ingest.MultiQuarterFile, RefusedFile) as error:  # RefusedFile: SourceError, UnsafePath
             # Not transient: record the refusal in the ledger, fail without retry, alert.
             ingest.record_refused(settings(), dataset.id, _quarter(context), str(error),
                                   provenance=provenance)
@@ -216,7 +234,7 @@ the same files changes nothing.
         yield Metadata(asset, extra=entry.asset_extra())
         return entry.asset_extra()
 
-    @task.short_circuit(task_id="is_supplied", doc_md=f"""
+    @task.short_circuit(task_id="is_supplied", execution_timeout=execution_timeout("is_supplied"), doc_md=f"""
 **{dataset.title}** is an extra source, not mandated by SI 2007/1831: it is ingested when the
 quarter's folder holds it and otherwise skipped, never waited for and never late (skipped is
 expected when nothing was sent).
@@ -225,8 +243,12 @@ it and clear the task.""")
     def is_supplied(**context) -> bool:
         from csp import ingest
         from csp.config import settings
+        from csp.safe_paths import RefusedFile
 
-        return bool(ingest.return_files(settings(), dataset, _quarter(context)))
+        try:
+            return bool(ingest.return_files(settings(), dataset, _quarter(context)))
+        except RefusedFile:
+            return True  # a folder that is a link: ingest_return refuses it and records why
 
     if dataset.mandated:
         is_held() >> wait_for_return() >> ingest_return()
@@ -298,7 +320,7 @@ def warehouse_dag() -> DAG:
         start_date=START,
         catchup=False,
         max_active_runs=1,  # DuckDB allows one writing process: this DAG is the only writer
-        default_args=DEFAULT_ARGS,
+        default_args={**DEFAULT_ARGS, "queue": WAREHOUSE_QUEUE},
         tags=["csp", "warehouse", "reports"],
         deadline=deadline_alert(
             "quarter reports overdue", REPORTS_GRACE,
@@ -330,7 +352,7 @@ host and code version loaded each partition; `marts.return_quality` shows it per
 """,
     ) as dag:
 
-        @task(doc_md="""
+        @task(execution_timeout=execution_timeout("load_returns"), doc_md="""
 Load every pending (dataset, quarter) partition from staging (the newest accepted version not
 yet in the warehouse), one transaction each, recording in `staging.loaded_returns` when, by
 which run, on which host and with which code version.
@@ -349,7 +371,7 @@ re-stage that return and clear the task; nothing is loaded twice.""")
             return load(make_engine(current.warehouse_url), current,
                         provenance=task_provenance(context)).loaded
 
-        @task(doc_md="""
+        @task(execution_timeout=execution_timeout("build_models"), doc_md="""
 Rebuild the SQL models in `sql/` (staging -> core -> marts) in dependency order, in one
 transaction (on PostgreSQL the roles and row-level policies are applied in it too).
 
@@ -363,7 +385,7 @@ the model and the task cleared; nothing is half-built (the transaction rolls bac
             with make_engine(settings().warehouse_url).begin() as conn:
                 return models.build(conn)
 
-        @task(doc_md="""
+        @task(execution_timeout=execution_timeout("render_reports"), doc_md="""
 Render, for the four quarters ending with the latest quarter that is complete (every held
 dataset in) or past its deadline (then marked provisional, naming what is missing): the
 strategic assessment, public summary and tactical assessment of every CSP served, the county
@@ -376,17 +398,19 @@ resubmission renders it again.
 **If it fails** the error names the report: a template or data problem is fixed and the task
 cleared (reports already written are left alone). To render one report on demand, use
 `csp report`; a problem profile is rendered by triggering this DAG with both parameters.""")
-        def render_reports(**context) -> dict:
+        def render_reports(period: dict | None, **context) -> dict:
             from csp.config import settings
             from csp.reports import render_all
+            from csp.warehouse.period import Period
 
             params = context["params"]
             wanted = (params.get("problem_profile_theme"), params.get("problem_profile_area"))
-            summary = render_all(settings(), problem_profiles=(wanted,) if all(wanted) else ())
+            summary = render_all(settings(), problem_profiles=(wanted,) if all(wanted) else (),
+                                 period=Period.from_xcom(period) if period else None)
             return {"written": [str(p) for p in summary.written],
                     "unchanged": len(summary.unchanged), "waiting": summary.waiting}
 
-        @task(doc_md="""
+        @task(execution_timeout=execution_timeout("run_analysis"), doc_md="""
 Analyse the reportable year over the marts (csp.analysis.run): change tests with FDR control,
 control-chart exceedances, seasonality, Gi* hotspots, harm, and the configured initiative's
 displacement. Results replace the `analysis.*` tables the reports read.
@@ -394,11 +418,34 @@ displacement. Results replace the `analysis.*` tables the reports read.
 **If it fails** the error names the analysis: too little data for a quarter is reported, not
 raised, so a failure is a defect or a database problem. The reports keep the previous
 analysis until this succeeds: fix and clear the task.""")
-        def run_analysis() -> dict:
+        def run_analysis(period: dict | None) -> dict:
             from csp.analysis.run import run_all
             from csp.config import settings
+            from csp.warehouse.period import Period
 
-            return run_all(settings()).rows
+            return run_all(settings(), period=Period.from_xcom(period) if period else None).rows
 
-        load_returns() >> build_models() >> run_analysis() >> render_reports()
+        @task(execution_timeout=execution_timeout("reportable_period"), doc_md="""
+Decide the reportable period once for this run (csp.warehouse.period): the four quarters ending
+with the latest quarter that is complete or past its deadline, with what is missing. The
+analysis and the reports both receive this decision, so they always cover the same year;
+nothing (None) while no quarter is reportable.
+
+**If it fails** the marts are missing or the database is down: clear `build_models` and this
+task.""")
+        def reportable_period() -> dict | None:
+            from csp.config import settings
+            from csp.warehouse.engine import make_engine
+            from csp.warehouse.period import reportable_period as decide
+
+            engine = make_engine(settings().warehouse_url)
+            with engine.connect() as conn:
+                period = decide(conn)
+            engine.dispose()
+            return period.to_xcom() if period else None
+
+        period = reportable_period()
+        analysis = run_analysis(period)
+        load_returns() >> build_models() >> period
+        analysis >> render_reports(period)
     return dag

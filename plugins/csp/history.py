@@ -5,19 +5,23 @@ quarterly path itself refuses such a file and names this command (``csp history`
 
 Rows are split by the date column of their format. A row whose date cannot be read goes to
 the earliest quarter of the file, where the ingest quarantines it with its reason: nothing
-is dropped here. STATS19 casualty rows follow their collision.
+is dropped here. A date that cannot be (after today, or before the platform's first quarter,
+``csp.quarters.possible_days``) is treated the same way: it never makes a quarter of its own.
+STATS19 casualty rows follow their collision.
 """
 from __future__ import annotations
 
 import fnmatch
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from csp import clock, limits, safe_paths
 from csp.config import Settings
-from csp.quarters import Quarter
+from csp.quarters import Quarter, possible_days
 from csp.registry import DATASETS, SOURCE_FORMATS
 from csp.staging import LedgerEntry
 
@@ -70,19 +74,26 @@ def authority_of(format_id: str) -> str:
     return next(d.authority for d in DATASETS.values() if format_id in d.source_formats)
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, format_id: str) -> pd.DataFrame:
     from csp.sources.reading import decode
 
+    limits.check_file(path, format_id)  # too large: refused before it is read
     return pd.read_csv(io.StringIO(decode(path), newline=""), dtype=str, keep_default_na=False)
 
 
 def _quarters(dates: pd.Series, date_format: str, sentinels: set[str]) -> pd.Series:
     dates = dates.str.strip()
     parsed = pd.to_datetime(dates.mask(dates.isin(sentinels)), format=date_format, errors="coerce")
+    # A date that cannot be (after today, or before the platform's first quarter) makes no
+    # quarter of its own: like an unreadable one it goes to the file's earliest quarter, whose
+    # ingest quarantines it with its reason (impossible_date).
+    earliest, today = possible_days(clock.today())
+    parsed = parsed.mask((parsed > pd.Timestamp(today)) | (parsed < pd.Timestamp(earliest)))
     labels = parsed.dt.year.astype("Int64").astype("string") + "Q" + parsed.dt.quarter.astype("Int64").astype("string")
     placed = labels.dropna()
     if placed.empty:
-        raise ValueError("no row has a readable date: nothing to place in a quarter")
+        raise ValueError("no row has a readable date that can be (after the platform's first "
+                         "quarter, not after today): nothing to place in a quarter")
     return labels.fillna(min(placed))  # unreadable dates: earliest quarter, quarantined there
 
 
@@ -92,7 +103,7 @@ def split(paths: list[Path], landing_dir: Path) -> list[SplitFile]:
     if any(format_of(p) != format_id for p in paths):
         raise ValueError("history files must all be of one source format")
     column, date_format = DATE_COLUMNS[format_id]
-    tables = {p: _read(p) for p in paths}
+    tables = {p: _read(p, format_id) for p in paths}
     quarters = {}
     for path, table in tables.items():
         if column in table.columns:
@@ -118,7 +129,7 @@ def split(paths: list[Path], landing_dir: Path) -> list[SplitFile]:
         (path, label): landing_dir / authority / label / f"{path.stem}_{label}.csv"
         for path in tables for label in quarters[path].unique()
     }
-    for (path, label), target in targets.items():
+    for target in targets.values():
         # Re-running history rewrites its own files; any other file of the format (except the
         # inputs themselves, moved aside below) would make the return two copies of the records.
         others = [p for p in find_format_files(format_id, target.parent)
@@ -128,32 +139,28 @@ def split(paths: list[Path], landing_dir: Path) -> list[SplitFile]:
                 f"{target.parent} already holds a {format_id} return ({others[0].name}): "
                 "history would add a second copy"
             )
+    jail = safe_paths.Jail(landing_dir)
     for path, table in tables.items():
         for label, rows in table.groupby(quarters[path].to_numpy(), sort=True):
             target = targets[(path, label)]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            rows.to_csv(target, index=False)
+            jail.write_atomically(target, lambda fh, rows=rows: rows.to_csv(fh, index=False))
             written.append(SplitFile(Quarter.parse(label), target, len(rows)))
     for path in tables:
-        _move_out_of_landing(path, landing_dir / authority)
+        _move_out_of_landing(path, landing_dir / authority, jail)
     return written
 
 
-def _move_out_of_landing(path: Path, authority_dir: Path) -> None:
+def _move_out_of_landing(path: Path, authority_dir: Path, jail: safe_paths.Jail) -> None:
     """An input that sat in a quarter's landing folder (where the quarterly run refused it) is
     kept, but moved to landing/<authority>/history/ so no quarter reads it twice."""
-    if path.resolve().parent.parent != authority_dir.resolve():
+    if Path(os.path.abspath(path)).parent.parent != Path(os.path.abspath(authority_dir)):
         return
-    kept = authority_dir / "history"
-    kept.mkdir(exist_ok=True)
-    path.rename(kept / path.name)
+    jail.rename(path, authority_dir / "history" / path.name)
 
 
 def find_format_files(format_id: str, folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    globs = SOURCE_FORMATS[format_id].file_globs
-    return sorted(p for p in folder.iterdir() if any(fnmatch.fnmatch(p.name, g) for g in globs))
+    jail = safe_paths.jail_of(folder) or safe_paths.Jail(folder)
+    return jail.files(folder, SOURCE_FORMATS[format_id].file_globs)
 
 
 def load_history(settings: Settings, paths: list[Path]) -> list[LedgerEntry]:

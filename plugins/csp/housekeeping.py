@@ -18,7 +18,7 @@ import os
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 from csp.config import PROJECT_DIR, Settings
@@ -125,7 +125,7 @@ def clean_quarantine(settings: Settings, policy: RetentionPolicy, now: datetime,
     for path in reports:
         written = path.stat().st_mtime
         if written <= cutoff:
-            day = datetime.fromtimestamp(written, timezone.utc).date()
+            day = datetime.fromtimestamp(written, UTC).date()
             _delete(path, f"written {day}, over {policy.quarantine_days} days ago", summary.dry_run)
             summary.quarantine_deleted.append(path)
         else:
@@ -136,7 +136,7 @@ def apply_retention(settings: Settings, policy: RetentionPolicy | None = None, *
                     now: datetime | None = None, dry_run: bool = False) -> HousekeepingSummary:
     """Apply the retention policy once; ``now`` (UTC) is injectable for tests and replays."""
     policy = policy or load_policy()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     summary = HousekeepingSummary(dry_run=dry_run)
     clean_landing(settings, policy, now, summary)
     clean_quarantine(settings, policy, now, summary)

@@ -9,10 +9,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+from csp import clock, limits
 from csp.config import Settings
 from csp.depersonalise import depersonalise, pseudonym_key
-from csp.quarters import Quarter
+from csp.quarters import Quarter, impossible_quarter
 from csp.registry import AUTHORITIES, DATASETS, Dataset
+from csp.safe_paths import RefusedFile
 from csp.staging import ACCEPTED, NOT_HELD, NOT_RECEIVED, REJECTED, LedgerEntry, Staging, files_sha256
 
 HISTORY_QUARTERS = 4  # previous quarters that set the plausible row-count band
@@ -78,6 +80,10 @@ class ReturnNotReceived(Exception):
     def __init__(self, message: str, late: LateReturn):
         super().__init__(message)
         self.late = late
+
+
+class ImpossibleQuarter(RefusedFile):
+    """A landing folder for a quarter no return can be for (``csp.quarters.impossible_quarter``)."""
 
 
 class MultiQuarterFile(ValueError):
@@ -151,9 +157,12 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
     """Parse, depersonalise, validate and stage the return in the landing folder as the next
     version. A rejected return is staged as rejected (ledger, quarantine, validation) too.
     ``provenance``: the task fields recorded in the ledger entry (csp.provenance)."""
-    from csp.key_rotation import assert_current_key
+    from csp.key_generations import assert_current_key
 
     dataset = DATASETS[dataset_id]
+    if reason := impossible_quarter(quarter, clock.today()):
+        raise ImpossibleQuarter(landing_folder(settings, dataset, quarter), "impossible_quarter",
+                                f"{reason}: no return can be for it")
     key = pseudonym_key()  # refuse before reading anything if no key is configured
     # A retired key (after a rotation) would stage pseudonyms of another generation.
     assert_current_key(settings.staging_dir, key)
@@ -164,6 +173,8 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
         raise FileNotFoundError(
             f"no {dataset.id} return in {landing_folder(settings, dataset, quarter)}"
         )
+    # Too large for its format, or an .xlsx beyond its caps: refused before any work starts.
+    limits.check_files(files)
     all_files = [path for paths in files.values() for path in paths]
     staging = Staging(settings.staging_dir)
     # The files' checksum and the suite's parameters (the area's codes from the reference

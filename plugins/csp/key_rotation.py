@@ -39,12 +39,10 @@ the rotation could be keyed with one key and re-keyed with the other.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pandas as pd
@@ -55,24 +53,17 @@ from sqlalchemy.engine import Connection
 
 from csp.config import Settings
 from csp.depersonalise import pseudonymise
+from csp.key_generations import (  # noqa: F401  (the rotation's public names, checked by ingest)
+    KEY_LEDGER, KeyRotationError, assert_current_key, current_fingerprint, key_fingerprint, read_generations,
+)
 from csp.warehouse.engine import bulk_insert, make_engine
 
 PSEUDONYMISED_COLUMNS = ("record_key",)
 REKEY_NAMESPACE = "rekey"
-FINGERPRINT_MESSAGE = b"csp pseudonymisation key fingerprint"
 FINGERPRINT_METADATA = b"csp_key_fingerprint"
-KEY_LEDGER = "key_generations.json"
 WAREHOUSE_GENERATIONS = "staging.pseudonym_key_generations"
 _MAPPING_TABLE = "staging.pseudonym_rekey"
 _WAREHOUSE_SCHEMAS = ("staging", "core", "marts", "analysis")
-
-
-class KeyRotationError(RuntimeError):
-    """The keys given do not fit the stores' key generation (wrong old key, same key twice)."""
-
-
-def key_fingerprint(key: bytes) -> str:
-    return hmac.new(key, FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()[:16]
 
 
 def rekey(values: pd.Series, new_key: bytes) -> pd.Series:
@@ -94,26 +85,6 @@ class RotationSummary:
 
 
 # --- the key ledger --------------------------------------------------------------------------
-
-
-def read_generations(staging_dir: Path) -> list[dict]:
-    path = staging_dir / KEY_LEDGER
-    return json.loads(path.read_text()) if path.exists() else []
-
-
-def current_fingerprint(staging_dir: Path) -> str | None:
-    generations = read_generations(staging_dir)
-    return generations[-1]["fingerprint"] if generations else None
-
-
-def assert_current_key(staging_dir: Path, key: bytes) -> None:
-    """Refuse a key that is not the current generation's (ingest with a retired key would mix
-    generations). Passes while no rotation has ever been recorded."""
-    current = current_fingerprint(staging_dir)
-    if current is not None and current != key_fingerprint(key):
-        raise KeyRotationError(
-            f"the pseudonymisation key configured (fingerprint {key_fingerprint(key)}) is not the "
-            f"current generation's (fingerprint {current}, {staging_dir / KEY_LEDGER})")
 
 
 def _write_generations(staging_dir: Path, generations: list[dict]) -> None:
@@ -206,7 +177,7 @@ def rekey_warehouse(conn: Connection, new_key: bytes) -> tuple[list[str], int]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def rotate_key(settings: Settings, old_key: bytes, new_key: bytes) -> RotationSummary:

@@ -16,28 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from csp.geometry import to_british_grid
+
 MAX_DISTANCE_M = 10_000.0
-
-
-@lru_cache(maxsize=1)
-def _to_grid():
-    from pyproj import Transformer
-
-    return Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-
-
-def to_british_grid(latitude, longitude) -> tuple[np.ndarray, np.ndarray]:
-    return _to_grid().transform(np.asarray(longitude, float), np.asarray(latitude, float))
-
-
-def to_wgs84(easting, northing) -> tuple[np.ndarray, np.ndarray]:
-    """British National Grid metres -> (latitude, longitude)."""
-    from pyproj import Transformer
-
-    lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(
-        np.asarray(easting, float), np.asarray(northing, float)
-    )
-    return lat, lon
 
 
 @lru_cache(maxsize=2)
@@ -47,7 +28,7 @@ def _centroid_index(reference_dir: Path):
     from csp.geography import lsoa_lookup
 
     lookup = lsoa_lookup(reference_dir).dropna(subset=["latitude", "longitude"])
-    x, y = to_british_grid(lookup["latitude"], lookup["longitude"])
+    x, y = to_british_grid(longitude=lookup["longitude"], latitude=lookup["latitude"])
     return cKDTree(np.column_stack([x, y])), lookup["LSOA11CD"].to_numpy()
 
 
@@ -59,7 +40,7 @@ def nearest_lsoa(latitude: pd.Series, longitude: pd.Series, reference_dir: Path)
     if not present.any():
         return out
     tree, codes = _centroid_index(reference_dir)
-    x, y = to_british_grid(latitude[present], longitude[present])
+    x, y = to_british_grid(longitude=longitude[present], latitude=latitude[present])
     distance, position = tree.query(np.column_stack([x, y]))
     near = distance <= MAX_DISTANCE_M
     out.loc[present[present].index[near]] = codes[position[near]]

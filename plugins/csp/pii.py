@@ -36,7 +36,7 @@ def is_nhs_number(candidate: str) -> bool:
     digits = [int(c) for c in candidate if c.isdigit()]
     if len(digits) != 10:
         return False
-    check = 11 - sum(d * w for d, w in zip(digits[:9], range(10, 1, -1))) % 11
+    check = 11 - sum(d * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True)) % 11
     check = 0 if check == 11 else check
     return check != 10 and check == digits[9]
 

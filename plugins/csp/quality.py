@@ -10,8 +10,9 @@ and the stored result is stripped of sample values so no raw cell is ever kept.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,19 @@ import pandas as pd
 from csp.config import PROJECT_DIR
 
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+
+
+def _quiet_great_expectations() -> None:
+    """Keep GX's INFO lines out of the task log, so a task's log shows the task's own lines:
+    importing GX logs one per documented function it registers (over 200), and one of its
+    modules sets its own logger to INFO when imported (so this runs again after the import)."""
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("great_expectations.") and isinstance(logger, logging.Logger) and logger.level:
+            logger.setLevel(max(logger.level, logging.WARNING))
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+_quiet_great_expectations()  # before GX is first imported (inside the functions below)
 # Result keys that carry sample values from the data: never stored or shown.
 _SAMPLE_KEYS = ("partial_unexpected_list", "partial_unexpected_counts",
                 "partial_unexpected_index_list", "unexpected_list", "unexpected_index_list",
@@ -36,15 +50,12 @@ def suite_path(dataset_id: str) -> Path:
     return EXPECTATIONS_DIR / f"{dataset_id}.json"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _batch_definition():
-    import logging
-
-    # GX logs every documented function it registers at import: not news for a task log.
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    _quiet_great_expectations()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("csp_returns")
@@ -140,7 +151,7 @@ def validate_batch(frame: pd.DataFrame, dataset_id: str, parameters: dict) -> Ba
 def render_result(dataset, quarter, outcome: BatchOutcome) -> str:
     """A Data Docs page for one validation: every expectation, its verdict and its counts.
     Rendered from the stripped result, so it can hold no raw value of the return."""
-    from csp.reports.rendering import environment
+    from csp.templating import VALIDATION_TEMPLATE, environment
 
     rows = []
     for result in outcome.result.get("results", []):
@@ -157,7 +168,7 @@ def render_result(dataset, quarter, outcome: BatchOutcome) -> str:
             "rows": observed.get("element_count"),
             "observed": value if isinstance(value, (int, float)) else None,
         })
-    return environment().get_template("validation.html.j2").render(
+    return environment().get_template(VALIDATION_TEMPLATE).render(
         dataset=dataset, quarter=quarter, accepted=outcome.accepted, rows=rows,
         failures=outcome.failures,
     )

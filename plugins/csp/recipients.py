@@ -51,7 +51,8 @@ def load_recipients(path: Path | None = None) -> Recipients:
         return Recipients()
     with path.open("rb") as fh:
         raw = tomllib.load(fh)
-    analysts = {str(key): _addresses(value, f"{path} [analysts] {key}") for key, value in raw.get("analysts", {}).items()}
+    analysts = {str(key): _addresses(value, f"{path} [analysts] {key}")
+                for key, value in raw.get("analysts", {}).items()}
     alerts = _addresses(raw.get("alerts", {}).get("to", []), f"{path} [alerts] to")
     sender = raw.get("delivery", {}).get("from")
     if sender is not None:

@@ -9,7 +9,7 @@ This module is imported at DAG parse time, so it stays free of heavy imports.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Canonical column types; each maps to one pyarrow / SQL type (see csp.schema).
 STRING, INT, FLOAT, DATE, TIME = "string", "int", "float", "date", "time"

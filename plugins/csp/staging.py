@@ -18,14 +18,15 @@ import hashlib
 import json
 import os
 import re
+import stat
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from csp import csv_safety, provenance as audit
+from csp import csv_safety, provenance as audit, safe_paths
 from csp.quarters import Quarter
 from csp.registry import Dataset
 from csp.schema import to_arrow
@@ -78,7 +79,7 @@ class LedgerEntry:
         compliance matrix counts them); 0 when on time, None when nothing arrived."""
         if self.received_at is None:
             return None
-        received = datetime.fromisoformat(self.received_at).astimezone(timezone.utc).date()
+        received = datetime.fromisoformat(self.received_at).astimezone(UTC).date()
         return max(0, (received - date.fromisoformat(self.due_date)).days)
 
     def asset_extra(self) -> dict:
@@ -102,34 +103,38 @@ def files_sha256(files: list[Path]) -> str:
     outer = hashlib.sha256()
     for path in sorted(files, key=lambda p: p.name):
         inner = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
+        with safe_paths.open_file(path) as fh:
+            for chunk in safe_paths.stream(fh):
                 inner.update(chunk)
         outer.update(f"{path.name}:{inner.hexdigest()}\n".encode())
     return outer.hexdigest()
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _write_atomically(path: Path, write) -> None:
-    """Write via a temporary sibling and rename, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Staging:
+    """The staging folder, read and written inside its jail (csp.safe_paths): every file is
+    written through a temporary sibling and a rename, so readers never see half a file, and
+    no link planted in the folder is followed."""
+
     def __init__(self, root: Path):
         self.root = root
+        self.jail = safe_paths.Jail(root)
 
     def folder(self, dataset: str, quarter: Quarter) -> Path:
         return self.root / dataset / quarter.label
 
+    def _write(self, path: Path, write) -> None:
+        self.jail.write_atomically(path, write)
+
+    def _read_entry(self, path: Path) -> LedgerEntry:
+        return LedgerEntry(**json.loads(self.jail.read_bytes(path)))
+
     def versions(self, dataset: str, quarter: Quarter) -> list[LedgerEntry]:
         folder = self.folder(dataset, quarter)
-        entries = [_read_entry(p) for p in folder.glob("v*.json") if _ENTRY.match(p.name)]
+        entries = [self._read_entry(p) for p in self.jail.files(folder, ("v*.json",)) if _ENTRY.match(p.name)]
         return sorted(entries, key=lambda e: e.version)
 
     def unchanged(self, dataset: str, quarter: Quarter, files: list[Path],
@@ -181,8 +186,7 @@ class Staging:
                 f"{dataset.id} {quarter}: rows do not reconcile: {rows_in} in != "
                 f"{rows_loaded} loaded + {len(quarantine)} quarantined"
             )
-        folder = self.folder(dataset.id, quarter)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = self.jail.make_folders(self.folder(dataset.id, quarter))
         version = max((e.version for e in self.versions(dataset.id, quarter)), default=0) + 1
         entry = LedgerEntry(
             authority=dataset.authority,
@@ -210,24 +214,22 @@ class Staging:
         if status == ACCEPTED:
             stamped = frame.assign(return_id=entry.return_id, file_sha256=checksum)
             table = to_arrow(stamped, dataset)
-            _write_atomically(folder / f"v{version}.parquet", lambda p: pq.write_table(table, p))
+            self._write(folder / f"v{version}.parquet", lambda fh: pq.write_table(table, fh))
         if validation is not None:
-            _write_atomically(
+            self._write(
                 folder / f"v{version}.validation.json",
-                lambda p: p.write_text(json.dumps(validation, indent=1, default=str)),
+                lambda fh: fh.write(json.dumps(validation, indent=1, default=str).encode()),
             )
         if validation_html is not None:
-            _write_atomically(
-                folder / f"v{version}.validation.html", lambda p: p.write_text(validation_html)
-            )
-        _write_atomically(
+            self._write(folder / f"v{version}.validation.html", lambda fh: fh.write(validation_html.encode()))
+        self._write(
             folder / f"v{version}.quarantine.csv",
-            lambda p: csv_safety.to_csv(quarantine, p),  # a file name can carry a formula
+            lambda fh: csv_safety.to_csv(quarantine, fh),  # a file name can carry a formula
         )
-        _write_atomically(folder / f"v{version}.json", lambda p: _write_entry(entry, p))
+        self._write(folder / f"v{version}.json", lambda fh: _write_entry(entry, fh))
         # A return that arrives after being recorded "not received" replaces that record;
         # lateness stays visible from received_at against due_date.
-        (folder / "status.json").unlink(missing_ok=True)
+        self.jail.unlink(folder / "status.json", missing_ok=True)
         return entry
 
     def record_status(self, dataset: Dataset, quarter: Quarter, status: str, note: str, *,
@@ -244,16 +246,18 @@ class Staging:
             notes=[note],
             **audit.complete(provenance),
         )
-        folder = self.folder(dataset.id, quarter)
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(folder / "status.json", lambda p: _write_entry(entry, p))
+        self._write(self.folder(dataset.id, quarter) / "status.json", lambda fh: _write_entry(entry, fh))
         return entry
 
     def ledger(self) -> pd.DataFrame:
         """Every ledger entry, with superseded versions marked as such."""
-        paths = [p for p in self.root.glob("*/*/v*.json") if _ENTRY.match(p.name)]
-        paths += list(self.root.glob("*/*/status.json"))
-        rows = [asdict(_read_entry(p)) for p in paths]
+        paths = [
+            path for dataset, mode in self.jail.entries(self.root) if stat.S_ISDIR(mode)
+            for quarter, mode in self.jail.entries(dataset) if stat.S_ISDIR(mode)
+            for path in self.jail.files(quarter, ("v*.json", "status.json"))
+            if path.name == "status.json" or _ENTRY.match(path.name)
+        ]
+        rows = [asdict(self._read_entry(p)) for p in paths]
         columns = list(LedgerEntry.__dataclass_fields__)
         ledger = pd.DataFrame(rows, columns=columns)
         if ledger.empty:
@@ -269,13 +273,14 @@ class Staging:
 
 
 def _received_at(files: list[Path]) -> str:
-    newest = max(p.stat().st_mtime for p in files)
-    return datetime.fromtimestamp(newest, timezone.utc).isoformat(timespec="seconds")
+    newest = max(_mtime(p) for p in files)
+    return datetime.fromtimestamp(newest, UTC).isoformat(timespec="seconds")
 
 
-def _write_entry(entry: LedgerEntry, path: Path) -> None:
-    path.write_text(json.dumps(asdict(entry), indent=2, sort_keys=True))
+def _mtime(path: Path) -> float:
+    with safe_paths.open_file(path) as fh:
+        return os.fstat(fh.fileno()).st_mtime
 
 
-def _read_entry(path: Path) -> LedgerEntry:
-    return LedgerEntry(**json.loads(path.read_text()))
+def _write_entry(entry: LedgerEntry, fh) -> None:
+    fh.write(json.dumps(asdict(entry), indent=2, sort_keys=True).encode())

@@ -48,8 +48,8 @@ class Compliance:
         table = self.grid().reset_index()
         columns = [str(c) for c in table.columns]
         rows = [[str(v) for v in row] for row in table.itertuples(index=False)]
-        widths = [max(len(cell) for cell in column) for column in zip(columns, *rows)]
-        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
+        widths = [max(len(cell) for cell in column) for column in zip(columns, *rows, strict=True)]
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
                          for line in [columns, *rows])
 
     def last(self, quarters: int) -> Compliance:
@@ -78,8 +78,12 @@ def compliance(warehouse_url: str) -> Compliance:
                 "SELECT authority, dataset, quarter, state, due_date, received_at, days_late "
                 "FROM marts.compliance_matrix ORDER BY quarter, authority, dataset"), conn)
             as_of = conn.execute(sa.text("SELECT today FROM reference.as_of")).scalar_one()
-    except sa.exc.SQLAlchemyError as error:
-        raise WarehouseUnavailable(f"cannot read marts.compliance_matrix: {error.args[0]}") from error
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as error:
+        # pandas wraps a failed query (no marts yet) in its own DatabaseError; the driver's own
+        # message says what is wrong.
+        cause = error.__cause__ if isinstance(error, pd.errors.DatabaseError) and error.__cause__ else error
+        detail = getattr(cause, "orig", None) or cause
+        raise WarehouseUnavailable(f"cannot read marts.compliance_matrix: {_first_line(detail)}") from error
     finally:
         engine.dispose()
     return Compliance(matrix, pd.Timestamp(as_of).date())
@@ -95,6 +99,47 @@ class LatestRun:
     end_date: datetime | None = None
 
 
+def _first_line(error: Exception) -> str:
+    return str(error.args[0] if error.args else error).strip().splitlines()[0]
+
+
+SYNC_URL_ENV = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+ASYNC_URL_ENV = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"
+
+
+def _configured_metadata_url(environ) -> str | None:
+    """The metadata database URL as Airflow will read it, without importing Airflow (whose
+    import already builds the engines): the environment variable, else airflow.cfg."""
+    if environ.get(SYNC_URL_ENV):
+        return environ[SYNC_URL_ENV]
+    import configparser
+
+    config_file = Path(environ.get("AIRFLOW_CONFIG") or Path(environ.get("AIRFLOW_HOME", "~/airflow")) / "airflow.cfg")
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(config_file.expanduser())
+    return parser.get("database", "sql_alchemy_conn", fallback=None)
+
+
+def use_psycopg_for_async_metadata(environ=os.environ, asyncpg_installed: bool | None = None) -> str | None:
+    """Airflow builds an async engine beside the sync one and, unless told otherwise, derives
+    its URL with asyncpg: without asyncpg (the `deployment` extra installs it) a plain
+    ``postgresql://`` metadata URL crashes ``import airflow``. psycopg 3 (the project's driver)
+    is async-capable under the same URL, so the async engine is pointed at it then, unless the
+    deployment chose its own. Must run before Airflow is imported; returns the URL set, if any."""
+    if asyncpg_installed is None:
+        from importlib.util import find_spec
+
+        asyncpg_installed = find_spec("asyncpg") is not None
+    if environ.get(ASYNC_URL_ENV) or asyncpg_installed:
+        return None
+    url = _configured_metadata_url(environ)
+    if not url or sa.engine.make_url(url).get_backend_name() != "postgresql":
+        return None
+    async_url = sa.engine.make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    environ[ASYNC_URL_ENV] = async_url
+    return async_url
+
+
 def metadata_database() -> str:
     """Airflow's metadata database URL, password hidden (for messages)."""
     from airflow.configuration import conf
@@ -106,7 +151,11 @@ def metadata_database() -> str:
 def latest_runs(dag_ids=DAG_IDS) -> list[LatestRun]:
     """The newest run of each DAG, read with Airflow's ORM (airflow.models.DagRun). Raises
     ``ConnectionError`` naming the database when it cannot be read."""
-    from airflow.configuration import conf
+    use_psycopg_for_async_metadata()
+    try:
+        from airflow.configuration import conf
+    except (ImportError, sa.exc.SQLAlchemyError) as error:  # import airflow builds the engines
+        raise ConnectionError(f"cannot open the Airflow metadata database: {_first_line(error)}") from error
 
     url = conf.get("database", "sql_alchemy_conn")
     if url.startswith("sqlite:"):
@@ -127,7 +176,7 @@ def latest_runs(dag_ids=DAG_IDS) -> list[LatestRun]:
                 runs.append(_summary(dag_id, run))
     except sa.exc.SQLAlchemyError as error:
         raise ConnectionError(f"cannot read the Airflow metadata database "
-                              f"{metadata_database()}: {error.args[0]}") from error
+                              f"{metadata_database()}: {_first_line(error)}") from error
     return runs
 
 

@@ -117,9 +117,7 @@ def test_exceedances_are_judged_against_a_baseline_without_them():
     y = x.copy()
     y[0, 30:] = 0
     assert np.allclose(exceedance_family(y, months)["expected"][0], r["expected"][0])
-    # Poisson, no estimated variation: the p-value is the doubled Poisson tail
-    from scipy.stats import poisson
-
+    # no estimated variation: the variance is Poisson plus the level's estimation error
     p = exceedance_family(x[1:2], months, kappa=0.0, seasonal_min_months=999)
     e = x[1, :30].mean()
     v = e + e / 30

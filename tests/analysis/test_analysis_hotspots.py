@@ -9,9 +9,10 @@ import pytest
 from shapely.geometry import box
 
 from csp.analysis.hotspots import (
-    bng_xy, distance_band_weights, excess_risk, getis_ord_gi_star, hotspot_classes, nb_tail,
-    polygons_from_geojson, queen_weights, rates_per_1000,
+    distance_band_weights, excess_risk, getis_ord_gi_star, hotspot_classes, nb_tail, queen_weights,
+    rates_per_1000,
 )
+from csp.geometry import polygons_from_geojson
 
 
 def _grid(k: int):
@@ -119,21 +120,6 @@ def test_geojson_and_snap_tolerance():
     assert ids == ["A", "B"]
     assert queen_weights(geoms).nnz == 0  # a sliver gap: not neighbours
     assert queen_weights(geoms, snap=0.01).nnz == 2
-
-
-def test_bng_matches_ordnance_survey_worked_example():
-    """OS 'A guide to coordinate systems in Great Britain', Annex C worked example: OSGB36
-    52 39 27.2531 N, 1 43 4.5177 E projects to National Grid E 651409.903 N 313177.270. The
-    point is moved to WGS84 first (the input bng_xy takes), so this checks axis order and the
-    CRS pair; pyproj's default datum shift is good to a few metres."""
-    from pyproj import Transformer
-
-    lat = 52 + 39 / 60 + 27.2531 / 3600
-    lon = 1 + 43 / 60 + 4.5177 / 3600
-    wlon, wlat = Transformer.from_crs("EPSG:4277", "EPSG:4326", always_xy=True).transform(lon, lat)
-    assert abs(wlon - lon) > 1e-4  # the datum shift is real (about 100 m here)
-    x, y = bng_xy([wlon], [wlat])
-    assert abs(x[0] - 651409.903) < 5 and abs(y[0] - 313177.270) < 5
 
 
 def test_rates_per_lsoa_and_ward():

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from csp.analysis.hotspots import bng_xy
 from csp.analysis.locations import knox_table, repeat_location_table
 from csp.analysis.repeats import knox_test
+from csp.geometry import to_british_grid
 from csp.warehouse.engine import replace_table
 from support.locations import (
     LEICESTER_LSOA, BLABY_LSOA, LEICESTER, BLABY, REFERENCE_MONTH, P1, P2, P3, P4, SNAP, event,
@@ -159,7 +159,7 @@ def test_knox_over_the_warehouse_uses_precise_events_only(workspace, tmp_path):
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS analysis")
         replace_table(conn, "analysis.near_repeats", table.assign(reference_month=REFERENCE_MONTH.date()))
         assert conn.execute(sa.text("SELECT SUM(observed) FROM analysis.near_repeats")).scalar() == 10
-    assert set(zip(table["csp_code"], table["theme"])) == {(LEICESTER, "criminal_damage_arson")}
+    assert set(zip(table["csp_code"], table["theme"], strict=True)) == {(LEICESTER, "criminal_damage_arson")}
     assert table["events"].unique().tolist() == [30]
     assert table["datasets"].unique().tolist() == ["fire_incidents"]
     assert len(table) == 9  # 3 space bands x 3 time bands
@@ -170,7 +170,7 @@ def test_knox_over_the_warehouse_uses_precise_events_only(workspace, tmp_path):
     assert np.isnan(table["knox_ratio"]).sum() + (table["knox_ratio"] == 0).sum() == 8
 
     # The same numbers as the Knox test run directly on the planted events.
-    x, y = bng_xy([r["point"][1] for r in counted], [r["point"][0] for r in counted])
+    x, y = to_british_grid(longitude=[r["point"][1] for r in counted], latitude=[r["point"][0] for r in counted])
     direct = knox_test(pd.DataFrame({"x": x, "y": y, "date": pd.to_datetime([r["date"] for r in counted])}),
                        permutations=99, seed=3)
     np.testing.assert_array_equal(table["observed"].to_numpy(), direct["observed"].to_numpy())

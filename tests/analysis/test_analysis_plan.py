@@ -21,7 +21,8 @@ PLAN = pd.DataFrame({
 
 def quarterly(theme, values, first="2023Q1"):
     start = Quarter.parse(first)
-    return pd.DataFrame({"csp_code": "E1", "theme": theme, "quarter": [start.shift(i).label for i in range(len(values))],
+    return pd.DataFrame({"csp_code": "E1", "theme": theme,
+                         "quarter": [start.shift(i).label for i in range(len(values))],
                          "events": values})
 
 

@@ -37,7 +37,8 @@ def test_planted_hotspot_ranks_top_in_its_partnership(found):
     planted = set(found["signals"]["hotspot"]["lsoa_codes"])
     hotspots = found["hotspots"]
     for theme in ("acquisitive", "violence", "asb"):
-        in_csp = hotspots[(hotspots["theme"] == theme) & (hotspots["csp_code"] == found["signals"]["hotspot"]["csp_code"])]
+        in_csp = hotspots[(hotspots["theme"] == theme)
+                          & (hotspots["csp_code"] == found["signals"]["hotspot"]["csp_code"])]
         top = set(in_csp.nsmallest(7, "rank_in_csp")["lsoa11_code"])
         assert len(planted & top) == 5, theme
 

@@ -33,7 +33,8 @@ def test_two_years_is_the_normal_binomial_score():
 def test_three_years_matches_the_hand_computed_score():
     counts = np.r_[np.full(12, 10), np.full(12, 12), np.full(12, 15)]
     result = trend_test(series(counts), MONTHS[-1]).iloc[0]
-    totals = np.array([120, 144, 180]); n = totals.sum()
+    totals = np.array([120, 144, 180])
+    n = totals.sum()
     u = totals @ np.arange(3) - n * 1.0
     assert result["z"] == pytest.approx(u / np.sqrt(n * 2 / 3), abs=1e-12)
     assert result["year_totals"] == "120 / 144 / 180" and result["direction"] == "rising"

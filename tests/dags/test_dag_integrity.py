@@ -32,7 +32,9 @@ print(json.dumps({
             "owner": dag.owner, "tags": sorted(dag.tags), "doc_md": dag.doc_md or "",
             "tasks": {t.task_id: {"retries": t.retries, "doc_md": t.doc_md or "",
                                   "outlets": [o.uri for o in t.outlets],
-                                  "timeout": seconds(getattr(t, "timeout", None))}
+                                  "timeout": seconds(getattr(t, "timeout", None)),
+                                  "execution_timeout": seconds(t.execution_timeout),
+                                  "queue": t.queue}
                       for t in dag.tasks},
         }
         for dag_id, dag in bag.dags.items()
@@ -85,3 +87,20 @@ def test_each_dataset_has_its_own_wait_ingest_and_asset(parsed, authority):
         # The wait must outlast the statutory window (end of the following quarter: up to 92
         # days), so that a late-but-legal return is waited for and a missing one is recorded.
         assert tasks[f"{dataset.id}.wait_for_return"]["timeout"] > 92 * 86400
+
+
+@pytest.mark.parametrize("dag_id", [f"ingest_{a}" for a in AUTHORITIES] + ["warehouse", "housekeeping"])
+def test_every_task_has_its_execution_timeout_and_queue(parsed, dag_id):
+    """Every task stops at the timeout sized from the bench (csp.timeouts); the warehouse DAG's
+    tasks go to the queue only the warehouse worker serves, every other task to the default
+    queue the scalable workers serve."""
+    from airflow.configuration import conf
+
+    from csp.dag_factory import WAREHOUSE_QUEUE
+    from csp.timeouts import LONGEST, execution_timeout
+
+    for task_id, task in parsed["dags"][dag_id]["tasks"].items():
+        assert task["execution_timeout"] == execution_timeout(task_id).total_seconds(), task_id
+        assert 0 < task["execution_timeout"] <= LONGEST.total_seconds()
+        expected = WAREHOUSE_QUEUE if dag_id == "warehouse" else conf.get("operators", "default_queue")
+        assert task["queue"] == expected, task_id

@@ -64,7 +64,7 @@ LAST = ["Smith", "Khan", "O'Brien", "Smith-Jones", "Nowak", "Okafor", "Patel"]
 def with_check_digit(nine: list[int]) -> str | None:
     """Nine digits and their modulus 11 check digit; None where the check would be 10 (no
     NHS number has those nine digits)."""
-    check = 11 - sum(d * w for d, w in zip(nine, range(10, 1, -1))) % 11
+    check = 11 - sum(d * w for d, w in zip(nine, range(10, 1, -1), strict=True)) % 11
     check = 0 if check == 11 else check
     return None if check == 10 else "".join(map(str, nine + [check]))
 
@@ -141,7 +141,7 @@ def test_no_planted_personal_data_survives_free_text(rows):
     EXAMPLES["free-text redaction"] += 1
     result = depersonalise(frame_of([text for text, _ in rows]), DATASET, KEY)
     out = result.frame["location_description"]
-    for (_, planted), cleaned in zip(rows, out):
+    for (_, planted), cleaned in zip(rows, out, strict=True):
         for kind, value in planted:
             PLANTED[kind] += 1
             for part in the_personal_part(kind, value):

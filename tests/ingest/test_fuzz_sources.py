@@ -165,7 +165,8 @@ def csv_files(draw, format_id: str) -> bytes:
     quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, None]))
     out = io.StringIO()
     if quoting is None:  # a hand-made export: values joined with commas, nothing quoted
-        out.write(terminator.join(",".join(r[c] for c in header) for r in [dict(zip(header, header)), *rows]))
+        lines = [dict(zip(header, header, strict=True)), *rows]
+        out.write(terminator.join(",".join(r[c] for c in header) for r in lines))
         if draw(st.booleans()):
             out.write(terminator)
     else:

@@ -50,7 +50,8 @@ def test_quarterly_run_refuses_a_multi_quarter_file_and_names_the_command(west_y
     landing = west_yorkshire.landing_dir / "local_authority" / "2015Q1"
     landing.mkdir(parents=True)
     shutil.copy(source, landing)
-    with pytest.raises(ingest.MultiQuarterFile, match=r"dated outside 2015Q1: .*`csp history .*leeds-rtc-casualties-2015.csv`"):
+    with pytest.raises(ingest.MultiQuarterFile,
+                       match=r"dated outside 2015Q1: .*`csp history .*leeds-rtc-casualties-2015.csv`"):
         ingest.ingest_return(west_yorkshire, "road_collisions", Quarter(2015, 1))
     assert not (west_yorkshire.staging_dir / "road_collisions").exists()
 

@@ -73,7 +73,8 @@ def test_a_rewritten_reference_file_of_the_same_size_is_noticed(reference_copy, 
     stat = districts.stat()
     os.utime(districts, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     computed = []
-    monkeypatch.setattr(area, "area_codes", lambda *args: computed.append(args) or area.AreaCodes(frozenset(), frozenset()))
+    monkeypatch.setattr(area, "area_codes",
+                        lambda *args: computed.append(args) or area.AreaCodes(frozenset(), frozenset()))
     area.cached_area_codes(reference_copy, FORCE_AREA, cache)
     assert computed, "a modified reference file must not be answered from the cache"
 

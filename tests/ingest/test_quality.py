@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 
 import pandas as pd
 import pytest
@@ -72,4 +71,30 @@ def test_row_count_band():
     assert plausible_row_band([3, 2, 4])[0] == 0
     frame = racial_incidents(30)
     outcome = quality.validate_batch(frame, "racial_incidents", {**PARAMS, "min_rows": 100, "max_rows": 500})
-    assert outcome.failures == ["row count outside the plausible band of the authority's previous quarters (observed 30)"]
+    assert outcome.failures == [
+        "row count outside the plausible band of the authority's previous quarters (observed 30)"]
+
+
+VALIDATE_IN_A_TASK_LIKE_PROCESS = """
+import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(levelname)s %(name)s %(message)s")
+sys.path.insert(0, sys.argv[1])
+from test_quality import PARAMS, racial_incidents
+from csp import quality
+outcome = quality.validate_batch(racial_incidents(20), "racial_incidents", PARAMS)
+logging.getLogger("csp.ingest").info("validated: accepted=%s", outcome.accepted)
+"""
+
+
+def test_validation_keeps_great_expectations_info_out_of_the_log():
+    """An Airflow task logs at INFO: a validation (GX imported for the first time in the
+    process, as in every ingest task) adds no Great Expectations line to it, where importing GX
+    alone used to add over 200."""
+    import subprocess
+    from pathlib import Path
+
+    result = subprocess.run([sys.executable, "-c", VALIDATE_IN_A_TASK_LIKE_PROCESS, str(Path(__file__).parent)],
+                            capture_output=True, text=True, check=True, timeout=300)
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "INFO csp.ingest validated: accepted=True"
+    assert [line for line in lines if "great_expectations" in line] == []

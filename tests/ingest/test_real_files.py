@@ -39,7 +39,8 @@ def test_police_uk_street_files(serve_area, reference_dir, name, force, quarter)
     assert [e.status for e in entries] == ["accepted", "accepted"]
     raw = pd.read_csv(source, dtype=str)
     expected = raw.groupby(["Crime type", "Month"]).size().to_dict()
-    got = {**by_category_month(staged_rows(current, "police_crimes")), **by_category_month(staged_rows(current, "police_incidents"))}
+    got = {**by_category_month(staged_rows(current, "police_crimes")),
+           **by_category_month(staged_rows(current, "police_incidents"))}
     assert got == expected
     assert sum(e.rows_in for e in entries) == len(raw)
 

@@ -52,7 +52,7 @@ def write(path: Path, text: str, encoding: str = "utf-8", newline: str = "\n") -
 
 
 def rules(parsed: Parsed) -> dict[int, str]:
-    return dict(zip(parsed.quarantine["source_line"], parsed.quarantine["rule"]))
+    return dict(zip(parsed.quarantine["source_line"], parsed.quarantine["rule"], strict=True))
 
 
 # --- real files ------------------------------------------------------------------------------
@@ -86,7 +86,8 @@ def test_police_uk_street_files_match_raw_counts(reference_dir, name):
     assert set(frame["lsoa_code"].dropna()) == set(source.loc[source["LSOA code"] != "", "LSOA code"])
     assert (frame["event_date"] == pd.Timestamp(source["Month"].iloc[0] + "-01")).all()
     assert incidents.frame["source_ref"].isna().all()
-    assert crimes.frame["source_ref"].notna().sum() == (source.loc[source["Crime type"] != "Anti-social behaviour", "Crime ID"] != "").sum()
+    crime_ids = source.loc[source["Crime type"] != "Anti-social behaviour", "Crime ID"]
+    assert crimes.frame["source_ref"].notna().sum() == (crime_ids != "").sum()
 
 
 def test_police_uk_rows_outside_the_quarter_are_quarantined(reference_dir):
@@ -157,7 +158,8 @@ def test_stats19_older_names_join_casualties_by_age_and_severity(tmp_path):
     assert_record_invariants(parsed, "road_collisions", 4)
     assert rules(parsed) == {4: "unparseable_date", 5: "unknown_category"}
     a1, a2 = parsed.frame.set_index("source_ref").loc[["A1", "A2"]].to_dict("records")
-    assert (a1["serious_adults"], a1["slight_children"], a1["slight_adults"], a1["casualties_age_unknown"]) == (1, 1, 1, 1)
+    casualties = ("serious_adults", "slight_children", "slight_adults", "casualties_age_unknown")
+    assert tuple(a1[c] for c in casualties) == (1, 1, 1, 1)
     assert (a2["killed_children"], a2["killed_adults"], a2["location_precision"]) == (1, 0, "none")
     assert pd.isna(a1["adjusted_serious"])
 
@@ -377,7 +379,8 @@ EXCLUSION_TEXT = (
 )
 
 
-@pytest.mark.parametrize("encoding,newline", [("utf-8", "\n"), ("utf-8-sig", "\r\n"), ("cp1252", "\r\n"), ("cp1252", "\r")])
+@pytest.mark.parametrize("encoding,newline",
+                         [("utf-8", "\n"), ("utf-8-sig", "\r\n"), ("cp1252", "\r\n"), ("cp1252", "\r")])
 def test_encodings_and_line_endings(tmp_path, encoding, newline):
     path = write(tmp_path / "school_exclusions_q1.csv", EXCLUSION_TEXT, encoding, newline)
     parsed = parse("school_exclusions", "school_exclusions", [path], Quarter(2024, 1))
@@ -391,7 +394,7 @@ def test_xlsx_contract_file(tmp_path):
     frame = pd.read_csv(pd.io.common.StringIO(CONTRACT_CASES["force_crimes"][1]), dtype=str, keep_default_na=False)
     # Real date cells where the text is a valid date, the malformed text left as typed.
     dates = pd.to_datetime(frame["offence_date"], format="%Y-%m-%d", errors="coerce")
-    frame["offence_date"] = [d if pd.notna(d) else text for d, text in zip(dates, frame["offence_date"])]
+    frame["offence_date"] = [d if pd.notna(d) else text for d, text in zip(dates, frame["offence_date"], strict=True)]
     path = tmp_path / "force_crimes_2024Q1.xlsx"
     frame.to_excel(path, index=False)
     parsed = parse("police_crimes", "force_crimes", [path], Quarter(2024, 1))
@@ -438,8 +441,10 @@ def test_a_date_of_birth_becomes_the_age_at_the_exclusion_and_goes_no_further(tm
               "school_name,school_address,school_lsoa\n")
     path = tmp_path / "school_exclusions_2024Q1.csv"
     path.write_text(header
-                    + "X1,2024-02-10,fixed,PD,2010-02-10,M,Beaumont School,\"1 Road, Leicester\",E01025631\n"  # birthday: 14
-                    + "X2,2024-02-10,fixed,PD,2010-02-11,F,Beaumont School,\"1 Road, Leicester\",E01025631\n"  # day before: 13
+                    # birthday: 14
+                    + "X1,2024-02-10,fixed,PD,2010-02-10,M,Beaumont School,\"1 Road, Leicester\",E01025631\n"
+                    # day before: 13
+                    + "X2,2024-02-10,fixed,PD,2010-02-11,F,Beaumont School,\"1 Road, Leicester\",E01025631\n"
                     + "X3,2024-02-10,fixed,PD,10/02/2010,F,Beaumont School,\"1 Road, Leicester\",E01025631\n")
     parsed = parse("school_exclusions", "school_exclusions", [path], Quarter(2024, 1))
     assert parsed.frame["pupil_age"].tolist() == [14, 13]

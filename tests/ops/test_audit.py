@@ -10,7 +10,7 @@ import importlib.metadata
 import json
 import socket
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 
 import pandas as pd
 import pytest
@@ -110,10 +110,10 @@ def test_load_records_when_by_which_run_where_and_which_code(workspace, monkeypa
     monkeypatch.setenv("CSP_CODE_VERSION", BUILD)
     stage_one(workspace, provenance=TASK)
     engine = make_engine(workspace.warehouse_url)
-    before = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    before = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     summary = load_returns(engine, workspace, provenance={
         "dag_id": "warehouse", "run_id": "asset_triggered__2024-07-02", "task_id": "load_returns", "try_number": 1})
-    after = datetime.now(timezone.utc).replace(tzinfo=None)
+    after = datetime.now(UTC).replace(tzinfo=None)
     assert summary.loaded == ["council_asb/2024Q2/v1"]
     with engine.begin() as conn:
         loaded = pd.read_sql(sa.text("SELECT * FROM staging.loaded_returns"), conn)

@@ -24,7 +24,8 @@ def test_scale_spec():
 def tiny(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bench")
     markdown = folder / "benchmarks.md"
-    markdown.write_text("# Benchmarks\n\nnotes before\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\nnotes after\n")
+    markdown.write_text("# Benchmarks\n\nnotes before\n\n"
+                        "<!-- bench:begin -->\nold\n<!-- bench:end -->\n\nnotes after\n")
     result = run([parse_scale("5k")], folder / "work", isolate=False, dag_parse=False,
                  markdown=markdown, log=lambda message: None)
     return result, markdown

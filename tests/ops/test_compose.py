@@ -3,7 +3,6 @@ Compose specification's schema, Airflow's own configuration and CLI parser, the 
 folders and the project's pins."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shlex
@@ -26,11 +25,11 @@ OPERATIONS_DOC = PROJECT_DIR / "docs" / "operations.md"
 
 SECRETS = {
     "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "AIRFLOW_DB_PASSWORD",
-    "WAREHOUSE_DB_PASSWORD", "CSP_PSEUDONYM_KEY", "AIRFLOW_CONN_SMTP_DEFAULT",
+    "WAREHOUSE_DB_PASSWORD", "AIRFLOW_CONN_SMTP_DEFAULT",
     "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_VIEWER_PASSWORD",
 }
 AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                    "airflow-triggerer", "airflow-worker"}
+                    "airflow-triggerer", "airflow-worker", "airflow-warehouse-worker"}
 PROJECT_FOLDERS = ("dags", "plugins", "expectations", "sql", "report_templates", "config")
 
 # Compose interpolation (compose-spec "Interpolation"): $$ escapes; ${VAR}, $VAR and the
@@ -146,7 +145,7 @@ def test_compose_file_follows_the_compose_specification():
 def test_the_stack_has_every_service_with_healthchecks_and_start_order():
     services = compose()["services"]
     assert {"postgres", "warehouse", "redis", "airflow-init", *AIRFLOW_SERVICES} <= set(services)
-    assert AIRFLOW_SERVICES <= set(airflow_services(compose()))
+    assert set(airflow_services(compose())) >= AIRFLOW_SERVICES
     for name in {"postgres", "warehouse", "redis", *AIRFLOW_SERVICES}:
         assert services[name]["healthcheck"]["test"], name
     for name in AIRFLOW_SERVICES:
@@ -155,10 +154,12 @@ def test_the_stack_has_every_service_with_healthchecks_and_start_order():
         assert {"postgres", "redis", "warehouse"} <= set(depends), name
     env = services["airflow-scheduler"]["environment"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:") or "@redis:" in env["AIRFLOW__CELERY__BROKER_URL"]
+    broker = env["AIRFLOW__CELERY__BROKER_URL"]
+    assert broker.startswith("redis://redis:") or "@redis:" in broker
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres/airflow")
-    assert env["CSP_WAREHOUSE_URL"].endswith("@warehouse:5432/csp")
+    # The warehouse's URL only where it is used (tests/ops/test_compose_least_privilege.py).
+    assert services["airflow-warehouse-worker"]["environment"]["CSP_WAREHOUSE_URL"].endswith("@warehouse:5432/csp")
     # The metadata database and the warehouse are separate servers.
     assert services["postgres"]["volumes"] != services["warehouse"]["volumes"]
 
@@ -168,7 +169,7 @@ def test_the_stack_has_every_service_with_healthchecks_and_start_order():
 def test_every_secret_comes_from_env_and_is_required():
     missing: set[str] = set()
     interpolate_tree(raw_compose(), {}, missing)
-    assert SECRETS <= missing  # `docker compose` refuses to start without each of them
+    assert missing >= SECRETS  # `docker compose` refuses to start without each of them
     with pytest.raises(MissingVariable, match="AIRFLOW_FERNET_KEY"):
         interpolate(raw_compose()["x-airflow-common"]["environment"]["AIRFLOW__CORE__FERNET_KEY"], {})
 
@@ -218,21 +219,18 @@ def test_env_and_the_stacks_folders_are_never_committed():
     for path in (".env", "logs/scheduler/latest", "data/landing/police/2024Q1/x.csv", "out/index.html"):
         ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=PROJECT_DIR)
         assert ignored.returncode == 0, f"{path} is not ignored by .gitignore"
-    assert not subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=PROJECT_DIR).returncode == 0
+    assert subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=PROJECT_DIR).returncode != 0
 
 
 # --- Airflow configuration -------------------------------------------------------------------
 
 def known_airflow_options() -> dict[str, set[str]]:
-    """Section -> option names: Airflow's configuration description, plus the Celery
-    provider's options (the provider is in the image, not in this virtualenv)."""
+    """Section -> option names: Airflow's configuration description, which includes the
+    installed providers' options (the Celery provider's [celery] and
+    [celery_broker_transport_options])."""
     from airflow.configuration import conf
 
-    known = {section: set(spec["options"]) for section, spec in conf.configuration_description.items()}
-    celery = json.loads((DATA / "celery-provider-config.json").read_text())
-    for section, options in celery["sections"].items():
-        known.setdefault(section, set()).update(options)
-    return known
+    return {section: set(spec["options"]) for section, spec in conf.configuration_description.items()}
 
 
 def unknown_airflow_settings(environment_names: set[str]) -> set[str]:
@@ -287,19 +285,10 @@ def test_simple_auth_manager_users_and_the_init_passwords_file(tmp_path, monkeyp
 
 @cache
 def airflow_parser():
-    """Airflow's CLI parser with the Celery provider's commands, as in the image."""
-    from airflow.cli.cli_parser import ALL_COMMANDS_DICT, DefaultHelpParser, _add_command
+    """Airflow's own CLI parser, with the installed Celery provider's `celery` commands."""
+    from airflow.cli.cli_parser import get_parser
 
-    spec = importlib.util.spec_from_file_location("celery_cli_definition", DATA / "celery_cli_definition.py")
-    celery = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(celery)
-    parser = DefaultHelpParser(prog="airflow")
-    subparsers = parser.add_subparsers(dest="subcommand", metavar="GROUP_OR_COMMAND")
-    subparsers.required = True
-    commands = {**ALL_COMMANDS_DICT, **{c.name: c for c in celery.get_celery_cli_commands()}}
-    for _, command in sorted(commands.items()):
-        _add_command(subparsers, command)
-    return parser
+    return get_parser()
 
 
 def is_airflow_command(argv: list[str]) -> bool:
@@ -343,7 +332,8 @@ def compose_airflow_commands() -> dict[str, list[str]]:
 def test_every_command_is_a_real_airflow_command():
     commands = compose_airflow_commands()
     assert {" ".join(commands[name]) for name in AIRFLOW_SERVICES} == {
-        "api-server", "scheduler", "dag-processor", "triggerer", "celery worker"}
+        "api-server", "scheduler", "dag-processor", "triggerer", "celery worker --queues default",
+        "celery worker --queues warehouse --concurrency 1"}
     assert ["db", "migrate"] in commands.values()  # the init service migrates the metadata DB
     assert "airflow-dag-processor healthcheck" in commands
     for where, argv in commands.items():
@@ -387,7 +377,8 @@ def test_mounted_host_paths_exist_or_are_created_by_init():
         for target, source in bind_mounts(svc).items():
             host = (PROJECT_DIR / source).resolve()
             made = any(path == target or path.startswith(target + "/") for path in created)
-            assert host.exists() or made, f"{name}: {source} -> {target} is neither in the repo nor made by airflow-init"
+            assert host.exists() or made, (
+                f"{name}: {source} -> {target} is neither in the repo nor made by airflow-init")
         for volume in svc.get("volumes", []):
             source = volume.split(":")[0]
             if not source.startswith((".", "/")):
@@ -416,9 +407,16 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
             if line.strip() and not line.strip().startswith("#")]
 
 
-def install_dir_of_dockerfile() -> str:
+def editable_install_of_dockerfile() -> tuple[str, set[str]]:
+    """The project's editable install: its directory and the extras it installs."""
     (install,) = [arg for op, arg in dockerfile_instructions() if op == "RUN" and "pip install" in arg]
-    return re.search(r"-e\s+(\S+)", install)[1]
+    target = shlex.split(re.search(r"-e\s+(\"[^\"]+\"|\S+)", install)[1])[0]
+    path, _, extras = target.partition("[")
+    return path, set(filter(None, extras.rstrip("]").split(",")))
+
+
+def install_dir_of_dockerfile() -> str:
+    return editable_install_of_dockerfile()[0]
 
 
 def test_dockerfile_builds_on_the_pinned_airflow_with_the_constraints():
@@ -436,3 +434,96 @@ def test_dockerfile_builds_on_the_pinned_airflow_with_the_constraints():
     copied = " ".join(arg for op, arg in instructions[:index] if op == "COPY")
     assert "constraints.txt" in copied and "pyproject.toml" in copied
     assert install_dir_of_dockerfile() == "/opt/airflow"
+
+
+# --- Celery: the executor the stack runs -----------------------------------------------------
+
+def test_the_deployment_extra_is_pinned_and_installed_in_the_image():
+    """The `deployment` extra pins the Celery provider, Celery and the metadata database's
+    drivers; constraints.txt holds the whole resolution (the versions the tests' workers ran);
+    the image installs the extra."""
+    import importlib.metadata
+
+    project = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]
+    pins = dict(re.sub(r"\[.*\]", "", d).split("==") for d in project["optional-dependencies"]["deployment"])
+    assert set(pins) == {"apache-airflow-providers-celery", "celery", "psycopg2-binary", "asyncpg"}
+    constraints = dict(line.split("==") for line in (PROJECT_DIR / "constraints.txt").read_text().splitlines()
+                       if "==" in line and not line.startswith("#"))
+    for package in (*pins, "kombu", "redis"):
+        assert constraints[package] == importlib.metadata.version(package), package
+    for package, version in pins.items():
+        assert constraints[package] == version
+    assert "deployment" in editable_install_of_dockerfile()[1]
+
+
+def metadata_database_urls() -> dict[str, str]:
+    env = compose()["x-airflow-common"]["environment"]
+    return {name: env[name] for name in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+                                         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
+                                         "AIRFLOW__CELERY__RESULT_BACKEND")}
+
+
+def test_every_database_url_names_an_installed_driver():
+    """Each metadata-database URL names its driver, and each driver is installed: an engine is
+    built for each (the driver is imported) without connecting. Nothing relies on what the
+    base image happens to ship."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    urls = metadata_database_urls()
+    drivers = {name: sa.engine.make_url(url.removeprefix("db+")).drivername for name, url in urls.items()}
+    assert drivers == {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2",
+                       "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": "postgresql+asyncpg",
+                       "AIRFLOW__CELERY__RESULT_BACKEND": "postgresql+psycopg2"}  # db+<SQLAlchemy URL>
+    sa.create_engine(urls["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).dispose()
+    sa.create_engine(urls["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+")).dispose()
+    create_async_engine(urls["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"]).sync_engine.dispose()
+    # The warehouse stays on psycopg 3, the project's own driver (csp.warehouse.engine).
+    assert compose()["x-warehouse-env"]["CSP_WAREHOUSE_URL"].startswith("postgresql://")
+
+
+def worker_queues() -> dict[str, tuple[set[str], str | None]]:
+    """Celery worker service -> (queues it serves, --concurrency), from its command."""
+    parser = airflow_parser()
+    workers = {}
+    for name, argv in compose_airflow_commands().items():
+        if argv[:2] == ["celery", "worker"]:
+            args = parser.parse_args(argv)
+            workers[name] = (set(args.queues.split(",")), args.concurrency)
+    return workers
+
+
+def test_only_the_warehouse_worker_serves_the_warehouse_queue():
+    """The single-writer rule by configuration: one worker service serves the warehouse DAG's
+    queue, one task at a time, and the scalable workers serve every other task's queue."""
+    from airflow.configuration import conf
+
+    from csp.dag_factory import WAREHOUSE_QUEUE
+
+    workers = worker_queues()
+    serving = {name for name, (queues, _) in workers.items() if WAREHOUSE_QUEUE in queues}
+    assert serving == {"airflow-warehouse-worker"}
+    assert workers["airflow-warehouse-worker"] == ({WAREHOUSE_QUEUE}, 1)
+    assert workers["airflow-worker"][0] == {conf.get("operators", "default_queue")}
+    assert "--scale airflow-worker" in COMPOSE_FILE.read_text()
+
+
+def test_the_brokers_visibility_timeout_outlasts_the_longest_task():
+    """Redis redelivers an unacknowledged task after visibility_timeout: it must be longer than
+    any task may run (csp.timeouts), or a slow task would be started a second time."""
+    from csp.timeouts import LONGEST
+
+    env = compose()["x-airflow-common"]["environment"]
+    visibility = int(env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"])
+    assert visibility >= 2 * LONGEST.total_seconds()
+
+
+def test_airflow_imports_no_platform_module_as_a_plugin_file():
+    """Airflow imports every .py file of the plugins folder (mounted at the image's plugins
+    folder) as a top-level module; plugins/.airflowignore keeps the csp package out of that."""
+    from airflow._shared.module_loading.file_discovery import find_path_from_directory
+
+    seen = [Path(p).relative_to(PROJECT_DIR / "plugins").as_posix()
+            for p in find_path_from_directory(PROJECT_DIR / "plugins", ".airflowignore")]
+    assert not [p for p in seen if p.startswith("csp/") or ".egg-info/" in p], seen
+    assert (PROJECT_DIR / "plugins" / "csp" / "__init__.py").is_file()

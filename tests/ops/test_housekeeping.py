@@ -4,7 +4,7 @@ housekeeping DAG loads and applies it through Airflow."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pandas as pd
@@ -72,7 +72,7 @@ def landing_state(workspace):
 
 
 def after(days: int) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(days=days)
+    return datetime.now(UTC) + timedelta(days=days)
 
 
 def test_landing_files_go_only_when_staged_and_past_the_period(workspace, landing_state):
@@ -113,7 +113,7 @@ def test_quarantine_reports_are_kept_for_their_period(workspace, landing_state):
     assert len(reports) == 6
     old, young = reports[0], reports[1]
     for path, days in ((old, 366), (young, 364)):
-        moment = (datetime.now(timezone.utc) - timedelta(days=days)).timestamp()
+        moment = (datetime.now(UTC) - timedelta(days=days)).timestamp()
         os.utime(path, (moment, moment))
     summary = apply_retention(workspace, POLICY)
     assert summary.quarantine_deleted == [old] and summary.quarantine_retained == 5
@@ -154,12 +154,12 @@ def test_the_dag_applies_the_policy(workspace, runner, monkeypatch):
     a dry run first leaves both."""
     import csp.staging
 
-    staged_at = (datetime.now(timezone.utc) - timedelta(days=91)).isoformat(timespec="seconds")
+    staged_at = (datetime.now(UTC) - timedelta(days=91)).isoformat(timespec="seconds")
     monkeypatch.setattr(csp.staging, "_now", lambda: staged_at)  # the ledger's clock, 91 days back
     path = land(workspace, "police", Q1, "2024-03-street.csv", "accepted\n")
     entry = stage(workspace, "police_crimes", Q1, [path])
     report = workspace.staging_dir / "police_crimes" / Q1.label / f"v{entry.version}.quarantine.csv"
-    year_ago = (datetime.now(timezone.utc) - timedelta(days=366)).timestamp()
+    year_ago = (datetime.now(UTC) - timedelta(days=366)).timestamp()
     os.utime(report, (year_ago, year_ago))
 
     dag = runner.dags["housekeeping"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 from types import SimpleNamespace
 
 import pendulum
@@ -254,13 +254,13 @@ def test_a_late_fire_return_through_the_dag(workspace, runner, monkeypatch, capl
     from csp.synth import generate
 
     generate(workspace.data_dir, seed=3, first_quarter=Q, quarters=1, scale=0.05)
-    arrived = datetime(2024, 7, 10, 12, 0, tzinfo=timezone.utc)  # 10 days after the deadline
+    arrived = datetime(2024, 7, 10, 12, 0, tzinfo=UTC)  # 10 days after the deadline
     folder = workspace.landing_dir / "fire" / Q.label
     for path in folder.iterdir():
         os.utime(path, (arrived.timestamp(), arrived.timestamp()))
     monkeypatch.setenv("CSP_TODAY", "2024-07-20")
     monkeypatch.setenv(notify.NOTIFIER_ENV, "log")
-    started = datetime.now(timezone.utc) - timedelta(seconds=1)
+    started = datetime.now(UTC) - timedelta(seconds=1)
     with caplog.at_level(logging.WARNING, logger="csp.alerts"):
         assert runner.run_authority("fire", Q).state == "success"
 

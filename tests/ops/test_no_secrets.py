@@ -18,7 +18,8 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 # Secret-ish names: a long random-looking value assigned to one of these is a secret.
-_SECRET_NAME = r"(?:password|passwd|pwd|secret|token|api_?key|access_?key|private_?key|fernet_?key|jwt_?secret|pseudonym_?key|client_?secret)"
+_SECRET_NAME = (r"(?:password|passwd|pwd|secret|token|api_?key|access_?key|private_?key|fernet_?key|jwt_?secret"
+                r"|pseudonym_?key|client_?secret)")
 PATTERNS = {
     "private key": re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----"),
     "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),

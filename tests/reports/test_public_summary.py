@@ -31,7 +31,8 @@ def rows(category, lsoa, day, n):
 def warehouse(workspace, tmp_path):
     """Two quarters of police crimes: 2024Q1 (in the period) and 2023Q1 (the year before)."""
     current = (rows("Burglary", L1, date(2024, 1, 5), 23) + rows("Burglary", B1, date(2024, 2, 5), 40)
-               + rows("Robbery", B2, date(2024, 2, 9), 3) + rows("Violence and sexual offences", L1, date(2024, 3, 1), 52)
+               + rows("Robbery", B2, date(2024, 2, 9), 3)
+               + rows("Violence and sexual offences", L1, date(2024, 3, 1), 52)
                + rows("Violence and sexual offences", L2, date(2024, 3, 2), 2))
     before = rows("Burglary", L1, date(2023, 1, 5), 30) + rows("Burglary", B1, date(2023, 2, 5), 5)
     stage_events(workspace, tmp_path, "police_crimes", current, quarter=LAST)
@@ -89,7 +90,8 @@ def test_priorities_are_listed_when_set(warehouse, tmp_path):
         conn.execute(sa.text("CREATE TABLE analysis.priorities (csp_code VARCHAR, theme VARCHAR, rank INTEGER, "
                              "is_priority BOOLEAN, status VARCHAR)"))
         conn.execute(sa.text("INSERT INTO analysis.priorities VALUES "
-                             f"('{LEICESTER}', 'violence', 1, TRUE, 'stay'), ('{LEICESTER}', 'acquisitive', 2, TRUE, 'new'), "
+                             f"('{LEICESTER}', 'violence', 1, TRUE, 'stay'), "
+                             f"('{LEICESTER}', 'acquisitive', 2, TRUE, 'new'), "
                              f"('{LEICESTER}', 'asb', 3, FALSE, 'not_priority')"))
     with warehouse.connect() as conn:
         context = public_summary(conn, partnership(conn, LEICESTER), PERIOD)
@@ -110,7 +112,8 @@ def test_raw_frames_cannot_be_rendered(warehouse, tmp_path):
 
 
 def test_checker_catches_an_unprotected_table():
-    html = "<table><thead><tr><th>Ward</th><th>Events</th></tr></thead><tbody><tr><th>A</th><td>3</td></tr></tbody></table>"
+    html = ("<table><thead><tr><th>Ward</th><th>Events</th></tr></thead>"
+            "<tbody><tr><th>A</th><td>3</td></tr></tbody></table>")
     with pytest.raises(AssertionError, match="did not pass through disclosure control"):
         parse_tables(html)
     leaky = ('<table class="protected" data-row-total="yes" data-col-total="no"><thead><tr><th>T</th><th>Q1</th>'

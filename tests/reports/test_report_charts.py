@@ -201,7 +201,8 @@ def test_bar_chart_rejects_inconsistent_input():
 def test_matplotlib_stylesheet_is_scoped_to_its_own_svg():
     svg = str(charts.monthly_series(monthly(), title="A", y_label="Events per month", source="s"))
     root_id = ET.fromstring(svg).get("id")
-    assert re.findall(r"<style[^>]*>([^<]*)</style>", svg) == [f"#{root_id} *{{stroke-linejoin: round; stroke-linecap: butt}}"]
+    assert re.findall(r"<style[^>]*>([^<]*)</style>",
+                      svg) == [f"#{root_id} *{{stroke-linejoin: round; stroke-linecap: butt}}"]
 
 
 def test_charts_are_deterministic_and_ids_differ_between_charts():

@@ -78,7 +78,7 @@ def test_each_analyst_list_gets_one_message_per_report(workspace, smtp_server, a
         ("leicester@example.org", "Tactical assessment: Leicester, 2024Q1 [provisional]"): 1,
         ("county@example.org", "County roll-up: Leicestershire | April 2023 to March 2024"): 1,
     })
-    for (rcpts, message), report in zip(smtp_server.messages, reports):
+    for (_, message), report in zip(smtp_server.messages, reports, strict=True):
         assert message["From"] == "csp-reports@example.org"
         files = attachments(message)
         assert sorted(files) == sorted([report.name, report.with_suffix(".pdf").name])
@@ -131,7 +131,8 @@ def test_a_default_list_catches_unlisted_partnerships(workspace, smtp_server, an
     assert smtp_server.messages[0][1]["Subject"] == "Strategic assessment: Melton | April 2023 to March 2024"
 
 
-def test_without_the_smtp_connection_delivery_is_skipped(workspace, smtp_server, analysts, reports, monkeypatch, caplog):
+def test_without_the_smtp_connection_delivery_is_skipped(workspace, smtp_server, analysts, reports, monkeypatch,
+                                                         caplog):
     from csp.reports.delivery import deliver, receipt_path
 
     monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT")

@@ -7,13 +7,12 @@ import csv
 import io
 
 import pandas as pd
-import pytest
 
 from csp import csv_safety
 from csp.quality import BatchOutcome, render_result
 from csp.quarters import Quarter
 from csp.registry import DATASETS
-from csp.reports.rendering import environment, render
+from csp.templating import environment, render
 
 SCRIPT = "<script>alert('x')</script>"
 FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1"]

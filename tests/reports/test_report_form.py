@@ -48,7 +48,8 @@ REPORT = """{% extends "base.html.j2" %}
 </figure>
 <h3>Hotspots</h3>
 <table><thead><tr><th>LSOA</th><th class="num">Events</th></tr></thead>
-<tbody>{% for i in range(60) %}<tr><td>E0100{{ 5000 + i }}</td><td class="num">{{ 100 - i }}</td></tr>{% endfor %}</tbody></table>
+<tbody>{% for i in range(60) %}
+<tr><td>E0100{{ 5000 + i }}</td><td class="num">{{ 100 - i }}</td></tr>{% endfor %}</tbody></table>
 <h2>Data coverage and quality</h2>
 <p><img alt="Legend swatch" src="data:image/png;base64,{{ png }}"></p>
 {% endblock %}
@@ -72,7 +73,7 @@ def browser():
 
 
 def write_report(folder: Path, body: str = REPORT, name: str = "E22000164") -> Path:
-    from csp.reports.rendering import environment
+    from csp.templating import environment
 
     path = folder / "strategic" / "2023-04_to_2024-03" / f"{name}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +108,8 @@ def test_external_image_is_a_network_request_failure(tmp_path, browser, shots):
 
 
 def test_script_error_is_a_page_error(tmp_path, browser, shots):
-    path = write_report(tmp_path, REPORT.replace("<h2>Data coverage", "<script>undefinedFunction()</script><h2>Data coverage"))
+    path = write_report(tmp_path,
+                        REPORT.replace("<h2>Data coverage", "<script>undefinedFunction()</script><h2>Data coverage"))
 
     result = check_html_in_chromium(path, shots, browser=browser)
 
@@ -147,7 +149,8 @@ def test_pdf_check_reports_a_missing_section(tmp_path, shots):
 def test_pdf_refuses_anything_not_inline(tmp_path, reference):
     from csp.reports.pdf import ExternalResourceError, write_pdf
 
-    html = write_report(tmp_path, REPORT.replace("<h2>Executive summary</h2>", reference + "<h2>Executive summary</h2>"))
+    html = write_report(tmp_path,
+                        REPORT.replace("<h2>Executive summary</h2>", reference + "<h2>Executive summary</h2>"))
 
     with pytest.raises(ExternalResourceError, match="external resource"):
         write_pdf(html)
@@ -188,7 +191,8 @@ def test_index_lists_every_report_by_type_partnership_and_period(tmp_path, brows
     assert all((out / link).exists() for link in links)
     # strategic before tactical; latest period first within a partnership
     assert page.index("<h2>Strategic assessment</h2>") < page.index("<h2>Tactical assessment</h2>")
-    rows = re.findall(r"<tr>\s*<td>(.*?)</td>.*?<td>(provisional|complete|not recorded)</td>\s*<td>(.*?)</td>", page, re.S)
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>.*?<td>(provisional|complete|not recorded)</td>\s*<td>(.*?)</td>", page,
+                      re.S)
     assert rows == [("April 2023 to March 2024", "provisional", "2024-07-01 09:30 UTC"),
                     ("April 2022 to March 2023", "not recorded", rows[1][2]),
                     ("2024Q1", "complete", "2024-07-01 09:31 UTC")]
@@ -209,13 +213,15 @@ def test_index_of_an_empty_folder_says_so(tmp_path):
 def test_pdfs_laid_out_by_worker_processes_and_failures_raised(tmp_path):
     from csp.reports.pdf import PdfFailed, PdfLayout
 
-    reports = [write_report(tmp_path / str(i), name=code) for i, code in enumerate(("E22000164", "E22000165", "E22000166"))]
+    reports = [write_report(tmp_path / str(i), name=code)
+               for i, code in enumerate(("E22000164", "E22000165", "E22000166"))]
     with PdfLayout(2) as layout:
         for report in reports:
             layout.submit(report)
     assert all(report.with_suffix(".pdf").stat().st_size > 1000 for report in reports)
-    bad = write_report(tmp_path / "bad", body=REPORT.replace("{% block content %}", '{% block content %}<img src="http://example.invalid/x.png">'))
-    with pytest.raises(PdfFailed, match="example.invalid"):
-        with PdfLayout(2) as layout:
-            layout.submit(bad)
+    bad = write_report(tmp_path / "bad",
+                       body=REPORT.replace("{% block content %}",
+                                           '{% block content %}<img src="http://example.invalid/x.png">'))
+    with pytest.raises(PdfFailed, match="example.invalid"), PdfLayout(2) as layout:
+        layout.submit(bad)
     assert not bad.with_suffix(".pdf").exists()

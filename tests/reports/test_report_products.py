@@ -122,7 +122,7 @@ def test_tactical_assessment_carries_the_tasking_log(analysed_partnership, rende
     log = pd.read_csv(analysed_partnership.partnership_dir / "tasking_log.csv", dtype=str)
     mine = log[(log["csp_code"] == signals.TREND_CSP) & log["status"].isin(["open", "monitoring"])]
     assert len(mine) > 0
-    for problem, owner in zip(mine["problem"], mine["owner"]):
+    for problem, owner in zip(mine["problem"], mine["owner"], strict=True):
         assert problem in page and owner in page
     assert "Current problems under the agreed priorities" in page
 
@@ -143,14 +143,14 @@ def test_problem_profile_on_request(analysed_partnership, rendered):
     from csp.reports import render_report
 
     with clock.frozen(AS_OF):
-        written = render_report(analysed_partnership, kind="problem_profile", theme="acquisitive", area=signals.TREND_CSP)
+        written = render_report(analysed_partnership, kind="problem_profile", theme="acquisitive",
+                                area=signals.TREND_CSP)
     page = text(written[0].read_text())
     for step in ("Scanning", "Analysis", "Response", "Assessment"):
         assert step in page
     assert "Vehicle crime" in page
-    with pytest.raises(ValueError, match="not a served partnership"):
-        with clock.frozen(AS_OF):
-            render_report(analysed_partnership, kind="problem_profile", theme="acquisitive", area="E99999999")
+    with pytest.raises(ValueError, match="not a served partnership"), clock.frozen(AS_OF):
+        render_report(analysed_partnership, kind="problem_profile", theme="acquisitive", area="E99999999")
 
 
 def test_public_summaries_pass_the_disclosure_test(analysed_partnership, rendered):

@@ -37,4 +37,5 @@ def test_memory_store_and_nothing_without_a_url(workspace):
     assert publish(workspace, [report]) == []
     settings = dataclasses.replace(workspace, reports_url="memory://csp-test-reports")
     publish(settings, [report])
-    assert ObjectStoragePath("memory://csp-test-reports/strategic/2025-01_to_2025-12/E22000171.pdf").read_bytes() == b"%PDF-1.7"
+    published = ObjectStoragePath("memory://csp-test-reports/strategic/2025-01_to_2025-12/E22000171.pdf")
+    assert published.read_bytes() == b"%PDF-1.7"

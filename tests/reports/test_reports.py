@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from csp.reports.rendering import environment, percent_change
+from csp.templating import environment, percent_change
 
 
 @pytest.mark.parametrize("value, shown", [

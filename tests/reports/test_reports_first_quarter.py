@@ -28,7 +28,8 @@ def test_every_analysis_table_has_its_columns_with_one_quarter(first_quarter):
     with engine.connect() as conn:
         for name, columns in schemas.TABLES.items():
             found = conn.execute(sa.text(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'analysis' AND table_name = :t"),
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'analysis' AND table_name = :t"),
                 {"t": name}).scalars().all()
             assert set(columns) <= set(found), name
         assert conn.execute(sa.text("SELECT COUNT(*) FROM analysis.change")).scalar() == 0

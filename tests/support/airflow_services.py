@@ -1,10 +1,18 @@
-"""The real Airflow 3 services for an end-to-end test: a fresh AIRFLOW_HOME on a PostgreSQL
-metadata database, ``airflow api-server``, ``scheduler``, ``dag-processor`` and ``triggerer``
-as subprocesses (each in its own process group, so stopping one stops the task processes it
-spawned), and a REST API v2 client that logs in through SimpleAuthManager's token endpoint.
+"""The real Airflow 3 services for an end-to-end test, as the deployment runs them: a fresh
+AIRFLOW_HOME on a PostgreSQL metadata database, ``airflow api-server``, ``scheduler``,
+``dag-processor`` and ``triggerer``, and the CeleryExecutor's ``airflow celery worker``
+processes on a Redis broker, each a subprocess in its own session (stopping one stops the
+processes it spawned); and a REST API v2 client that logs in through SimpleAuthManager's token
+endpoint.
+
+The workers share this machine, where the deployment gives each its own container: each gets
+its own task-log server port and its own host name for Airflow (``[core] hostname_callable``,
+read from ``CSP_TEST_WORKER_NAME`` by support.worker_identity), so the UI and the REST API say
+which worker ran which task, as they would with containers.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -17,9 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import yaml
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+TESTS_DIR = Path(__file__).resolve().parents[1]
 USERNAME = "csp_operator"
 # SimpleAuthManager roles: viewer < user < op < admin. "user" may unpause, trigger and read
 # logs, which is everything the operator does here: no more is granted.
@@ -32,8 +43,41 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def compose_setting(name: str) -> str:
+    """A setting of the deployment's common environment (docker-compose.yaml), so the test
+    runs with the deployment's value rather than a copy of it."""
+    compose = yaml.safe_load((PROJECT_DIR / "docker-compose.yaml").read_text())
+    return str(compose["x-airflow-common"]["environment"][name])
+
+
+@dataclass(frozen=True)
+class Broker:
+    """A Redis broker for one test: its URL and a key prefix no other test run shares."""
+
+    url: str
+    key_prefix: str
+
+
+def celery_environment(broker: Broker, metadata_url: str) -> dict[str, str]:
+    """The CeleryExecutor as docker-compose.yaml configures it, on this test's broker."""
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": broker.url,
+        # Celery's database result backend on the metadata database, through psycopg 3.
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url,
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT":
+            compose_setting("AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"),
+        # Other engineers' test runs may share the machine's Redis: every key (queues, unacked
+        # messages, broadcasts) of this run carries its own prefix.
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": broker.key_prefix,
+        # Sending a task to the broker may take more than the default 1 s on a loaded machine.
+        "AIRFLOW__CELERY__OPERATION_TIMEOUT": "10",
+    }
+
+
 def airflow_environment(home: Path, *, metadata_url: str, dags_folder: Path, port: int,
-                        password_file: Path, project_env: dict[str, str]) -> dict[str, str]:
+                        password_file: Path, project_env: dict[str, str],
+                        executor_env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment every service (and every task process they spawn) runs with. Inherited
     AIRFLOW_* / CSP_* variables (the test session's own Airflow home, a developer's settings)
     are dropped, so the services see exactly this configuration."""
@@ -84,7 +128,10 @@ def airflow_environment(home: Path, *, metadata_url: str, dags_folder: Path, por
         # Nothing here defers; a small triggerer keeps its footprint small.
         "AIRFLOW__TRIGGERER__CAPACITY": "10",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # The project's plugins folder: the returns tracker (plugins/returns_tracker.py).
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_DIR / "plugins"),
     })
+    env.update(executor_env or {})
     env.update(project_env)
     return env
 
@@ -111,6 +158,7 @@ class AirflowServices:
     env: dict[str, str]
     port: int
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    killed: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -144,6 +192,7 @@ class AirflowServices:
                 raise RuntimeError(f"airflow {name} exited with {process.returncode}:\n{self.output_tail(name)}")
 
     def output_tail(self, name: str, chars: int = 4000) -> str:
+        name = name.replace("worker ", "worker-")
         path = self.service_log_dir / f"{name}.log"
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
@@ -163,6 +212,51 @@ class AirflowServices:
                 last = repr(error)
             time.sleep(1)
         raise TimeoutError(f"Airflow services not healthy after {timeout:.0f} s: {last}")
+
+    def start_worker(self, name: str, queues: list[str], concurrency: int) -> None:
+        """``airflow celery worker`` serving ``queues``, known to Airflow as host ``name``."""
+        env = {
+            **self.env,
+            "CSP_TEST_WORKER_NAME": name,
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "support.worker_identity.hostname",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS_DIR), self.env.get("PYTHONPATH")])),
+            # Each worker serves its task logs on a port of its own (the default 8793 once).
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        }
+        command = [AIRFLOW, "celery", "worker", "--queues", ",".join(queues), "--concurrency", str(concurrency),
+                   "--celery-hostname", f"{name}@%h"]
+        self.service_log_dir.mkdir(parents=True, exist_ok=True)
+        with (self.service_log_dir / f"worker-{name}.log").open("wb") as log:
+            self.processes[f"worker {name}"] = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+
+    def wait_for_workers(self, names: list[str], timeout: float = 180) -> None:
+        """Until each worker has connected to the broker and says it is ready."""
+        deadline = time.monotonic() + timeout
+        waiting = set(names)
+        while waiting and time.monotonic() < deadline:
+            self.check_alive()
+            waiting = {n for n in waiting if f"{n}@" not in self.output_tail(f"worker-{n}", 200_000)
+                       or " ready." not in self.output_tail(f"worker-{n}", 200_000)}
+            time.sleep(1)
+        if waiting:
+            raise TimeoutError(f"Celery workers not ready after {timeout:.0f} s: {sorted(waiting)}")
+
+    def kill_worker(self, name: str) -> list[int]:
+        """SIGKILL a worker and every process under it at once (a machine or container lost):
+        the Celery pool, and the task processes the supervisor starts in groups of their own."""
+        import psutil
+
+        process = self.processes.pop(f"worker {name}")
+        root = psutil.Process(process.pid)
+        victims = [root, *root.children(recursive=True)]
+        for victim in victims:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                victim.kill()
+        process.wait(timeout=30)
+        self.killed[name] = process
+        return [v.pid for v in victims]
 
     def stop(self, grace: float = 20) -> None:
         """SIGTERM every service's process group, then SIGKILL what is left after ``grace``."""

@@ -196,8 +196,8 @@ def attack(tables: list[Published], rule: DisclosureRule) -> dict[tuple[str, int
 
 
 def assert_figures_allowed(table: Published, rule: DisclosureRule) -> None:
-    for row, texts in zip(table.rows, table.texts):
-        for column, text in zip(table.columns, texts):
+    for row, texts in zip(table.rows, table.texts, strict=True):
+        for column, text in zip(table.columns, texts, strict=True):
             value = shown_value(text, rule)
             if value is None:
                 continue

@@ -120,7 +120,8 @@ def test_default_volumes_match_the_manifest(signals_run):
     assert 8_000 < police_rate < 9_800
     fire = _read(out, "lfb_incident_records_*.csv")
     deliberate = fire["Motive"].eq("Deliberate").sum() / months
-    expected = sum(rates[k]["monthly"] for k in ("deliberate_primary_fires", "deliberate_vehicle_fires", "deliberate_secondary_fires"))
+    expected = sum(rates[k]["monthly"] for k in ("deliberate_primary_fires", "deliberate_vehicle_fires",
+                                                 "deliberate_secondary_fires"))
     assert abs(deliberate / expected - 1) < 0.10
     malicious = fire["StopCodeDescription"].eq("False alarm - Malicious").sum() / months
     assert abs(malicious / rates["malicious_false_alarms"]["monthly"] - 1) < 0.10
@@ -181,7 +182,9 @@ def _hotspot_ratio(crimes: pd.DataFrame, incidents: pd.DataFrame, signals: dict)
     events = pd.concat([crimes["lsoa_code"], incidents.loc[incidents["nsir_qualifier"].ne(""), "lsoa_code"]])
     counts = events[events.isin(set(csp["LSOA11CD"]))].value_counts()
     hot = csp["LSOA11CD"].isin(signals["hotspot"]["lsoa_codes"])
-    rate = lambda rows: counts.reindex(rows["LSOA11CD"]).fillna(0).sum() / rows["population"].sum()
+
+    def rate(rows):
+        return counts.reindex(rows["LSOA11CD"]).fillna(0).sum() / rows["population"].sum()
     return rate(csp[hot]) / rate(csp)
 
 

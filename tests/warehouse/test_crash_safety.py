@@ -313,7 +313,8 @@ def test_staging_write_killed_between_parquet_and_ledger(partnership, staged, tm
     assert Staging(data_dir / "staging").ledger().empty
     ingest_in_process(data_dir, [dataset])
     assert_same_staging(staged_state(data_dir, dataset), staged_state(staged, dataset))
-    SURVIVED.append(f"staging write killed {'inside the parquet write' if point == 'parquet' else 'between parquet and ledger entry'}")
+    where = "inside the parquet write" if point == "parquet" else "between parquet and ledger entry"
+    SURVIVED.append(f"staging write killed {where}")
 
 
 # --- a database that is down, then back ---------------------------------------------------------
@@ -412,7 +413,7 @@ def test_two_authority_ingests_at_once_do_not_interfere(partnership, staged, tmp
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for group in (POLICE, COUNCIL)]
     outputs = [child.communicate(timeout=300) for child in children]
-    for child, (out, err) in zip(children, outputs):
+    for child, (_, err) in zip(children, outputs, strict=True):
         assert child.returncode == 0, err[-2000:]
     printed = sorted(line for out, _ in outputs for line in out.splitlines())
     assert printed == sorted(f"{d} accepted 1" for d in DATASETS_STAGED)

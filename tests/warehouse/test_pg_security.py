@@ -74,7 +74,8 @@ def stage_two_tier_area(settings, tmp_path) -> None:
     )
     stage_events(settings, tmp_path, "police_crimes", crimes)
     stage_events(settings, tmp_path, "hospital_admissions", [
-        {"category": "assault_X85_Y09", "code": "Y040", "outward": "LE1", "date": date(2024, 3, 2), "time": time(23, 15)},
+        {"category": "assault_X85_Y09", "code": "Y040", "outward": "LE1", "date": date(2024, 3, 2),
+         "time": time(23, 15)},
         {"category": "assault_X85_Y09", "code": "Y040", "outward": "LE19", "date": date(2024, 2, 2)},
     ])
 
@@ -177,7 +178,8 @@ def test_roles_and_row_level_security_isolate_partnerships(workspace, postgres_u
     # The checks above could pass on empty tables: the owner does see every CSP.
     counts = visible_areas(owner, "marts.monthly_counts", "csp_code")
     assert {LEICESTER_CSP, BLABY_CSP, CHARNWOOD_CSP} <= set(counts)
-    checks.equal(scalar(leicester, "SELECT SUM(events) FROM marts.monthly_counts WHERE dataset = 'police_crimes'"), 4, "Leicester's crimes")
+    checks.equal(scalar(leicester, "SELECT SUM(events) FROM marts.monthly_counts WHERE dataset = 'police_crimes'"), 4,
+                 "Leicester's crimes")
     checks.equal(scalar(county, "SELECT COUNT(*) FROM marts.area_rates WHERE area_type = 'county'") > 0,
                  True, "county rows for the county analyst")
     checks.equal(scalar(leicester, "SELECT COUNT(*) FROM marts.area_rates WHERE area_type = 'county'"), 0,
@@ -228,7 +230,8 @@ def test_roles_and_row_level_security_isolate_partnerships(workspace, postgres_u
     stage_events(rebuild, tmp_path, "police_crimes",
                  [{"category": "Burglary", "lsoa": LSOAS[LEICESTER_CSP], "date": date(2024, 1, 5)}] * 6)
     build_all(rebuild)
-    checks.equal(scalar(leicester, "SELECT SUM(events) FROM marts.monthly_counts WHERE dataset = 'police_crimes'"), 6, "rebuilt and still isolated")
+    checks.equal(scalar(leicester, "SELECT SUM(events) FROM marts.monthly_counts WHERE dataset = 'police_crimes'"), 6,
+                 "rebuilt and still isolated")
     checks.equal(scalar(leicester, f"SELECT COUNT(*) FROM marts.monthly_counts WHERE csp_code <> '{LEICESTER_CSP}'"),
                  0, "no other CSP after the rebuild")
     checks.equal(scalar(owner, """

@@ -62,7 +62,8 @@ def test_same_marts_on_duckdb_and_postgresql(workspace, postgres_url, tmp_path):
     stage(workspace, tmp_path, "v1.csv", rows)
     stage_counts(workspace, tmp_path)
     stage_events(workspace, tmp_path, "hospital_admissions", [
-        {"category": "assault_X85_Y09", "code": "Y040", "outward": "LE1", "date": date(2024, 3, 2), "time": time(23, 15)},
+        {"category": "assault_X85_Y09", "code": "Y040", "outward": "LE1", "date": date(2024, 3, 2),
+         "time": time(23, 15)},
         {"category": "toxic_effect_alcohol_T51", "code": "T510", "outward": "LE2", "date": date(2024, 1, 9)},
     ])
     duck, _ = build(workspace)
@@ -155,7 +156,8 @@ def test_reloads_and_resubmissions_give_the_marts_of_one_clean_load(workspace, t
         assert len(fresh[table]) > 0, table
         pd.testing.assert_frame_equal(reloaded[table], fresh[table], obj=table)
     rates = fresh["marts.area_rates"]
-    blaby = rates[(rates["area_type"] == "csp") & (rates["area_code"] == "E22000164") & (rates["theme"] == "acquisitive")]
+    blaby = rates[(rates["area_type"] == "csp") & (rates["area_code"] == "E22000164")
+                  & (rates["theme"] == "acquisitive")]
     county = rates[(rates["area_type"] == "county") & (rates["theme"] == "acquisitive")]
     assert blaby["events"].tolist() == [1] and county["area_code"].tolist() == ["E10000018"]
     assert county["events"].tolist() == [1]  # Blaby's robbery; Leicester is a unitary, not in the county

@@ -91,7 +91,8 @@ def world(seed: int = 2026) -> World:
     weights = neighbour_weights(lsoas["LSOA11CD"].to_numpy(), lsoas["longitude"].to_numpy(),
                                 lsoas["latitude"].to_numpy(), reference)
     theme_of = {pattern: theme for dataset, pattern, theme in THEME_RULES if dataset == "police_crimes"}
-    rows = [(crime, "asb" if crime == ASB else theme_of[crime], float(n)) for crime, n in police_crime_mix(reference).items()]
+    rows = [(crime, "asb" if crime == ASB else theme_of[crime], float(n))
+            for crime, n in police_crime_mix(reference).items()]
     rows += [(name, theme, volume) for name, (theme, volume) in OTHER_CATEGORIES.items()]
     categories = pd.DataFrame(rows, columns=["category", "theme", "monthly"])
     csps = np.sort(lsoas["CSP19CD"].unique())
@@ -181,7 +182,8 @@ def series_flags(category_counts: np.ndarray, w: World) -> dict[str, np.ndarray]
                                       change.days(prev_start, prev_end), history, groups=groups[level])
             out[f"change {level} {comparison}"] = r["significant"].fillna(False).to_numpy(dtype=bool)
             out[f"change {level} {comparison}:csp"] = csp_of[level]
-        totals = change.span_totals(counts, MONTHS, REFERENCE_MONTH - pd.DateOffset(months=11), REFERENCE_MONTH)[:, ::-1]
+        year_start = REFERENCE_MONTH - pd.DateOffset(months=11)
+        totals = change.span_totals(counts, MONTHS, year_start, REFERENCE_MONTH)[:, ::-1]
         r = trend.trend_family(totals, groups=groups[level])
         out[f"trend {level}"] = r["significant"].fillna(False).to_numpy(dtype=bool)
         out[f"trend {level}:csp"] = csp_of[level]
@@ -310,7 +312,8 @@ def knox_replicate(rng, tables: int = 6, events: int = 150, near: float = 0.0) -
     return claims.drop_duplicates("csp_code")["near_repeat"].to_numpy(dtype=bool)
 
 
-def displacement_counts(w: World, rng, replicates: int, model: str, planted: bool, expected: bool = False) -> np.ndarray:
+def displacement_counts(w: World, rng, replicates: int, model: str, planted: bool,
+                        expected: bool = False) -> np.ndarray:
     """(replicates, 6) police crimes: initiative, buffer, control, 12 months before and after."""
     from csp.synth import signals
 
@@ -318,9 +321,10 @@ def displacement_counts(w: World, rng, replicates: int, model: str, planted: boo
                               "monthly"].sum()
     codes = w.lsoas["LSOA11CD"]
     areas = w.signal_areas
-    base = [12 * police * w.lsoas.loc[codes.isin(group), "weight"].sum() for group in (areas.initiative, areas.buffer, areas.control)]
+    base = [12 * police * w.lsoas.loc[codes.isin(group), "weight"].sum()
+            for group in (areas.initiative, areas.buffer, areas.control)]
     effect = [1 + signals.INITIATIVE_CHANGE, 1 + signals.BUFFER_CHANGE, 1.0] if planted else [1.0, 1.0, 1.0]
-    mean = np.array([[b, b * e] for b, e in zip(base, effect)]).ravel()  # ab, aa, bb, ba, cb, ca
+    mean = np.array([[b, b * e] for b, e in zip(base, effect, strict=True)]).ravel()  # ab, aa, bb, ba, cb, ca
     mean = np.broadcast_to(mean, (replicates, 6)).copy()
     if expected:
         return mean
@@ -505,21 +509,22 @@ def run(replicates: int = 1000, map_replicates: int = 500, knox_replicates: int 
     ``workers`` (processes; 1 runs everything here)."""
     say = progress or (lambda message: None)
     tasks = [(series_nulls, (m, replicates)) for m in ("a", "b", "c")]
-    tasks += [(hotspot_nulls, (m, t, map_replicates)) for m in ("a", "b", "c", "d") for t in (DENSE_THEME, SPARSE_THEME)]
+    tasks += [(hotspot_nulls, (m, t, map_replicates))
+              for m in ("a", "b", "c", "d") for t in (DENSE_THEME, SPARSE_THEME)]
     tasks += [(hotspot_planted, (m, map_replicates)) for m in ("b", "c")]
     tasks += [(near_repeats, (k, knox_replicates)) for k in ("false flag", "power")]
     tasks += [(displacement, (m, replicates, power_replicates)) for m in ("a", "c")]
     tasks += [(night_time_economy, (map_replicates, power_replicates))]
     tasks += [(series_power, (m, power_replicates)) for m in ("a", "c")]
     seeds = np.random.SeedSequence(seed).spawn(len(tasks))
-    items = [(f, args, s) for (f, args), s in zip(tasks, seeds)]
+    items = [(f, args, s) for (f, args), s in zip(tasks, seeds, strict=True)]
     rows: list[Row] = []
     if workers > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for (f, args, _), result in zip(items, pool.map(_task, items)):
+            for (f, args, _), result in zip(items, pool.map(_task, items), strict=True):
                 say(f"{f.__name__}{args}")
                 rows += result
     else:
@@ -541,7 +546,8 @@ def format_table(table: pd.DataFrame) -> str:
         lines.append(f"| {name} | {r.model} | {100 * r.rate:.1f} % | {ci} | {per} | {r.replicates} |")
     lines += ["", "| power scenario | noise | found | 95 % interval | replicates |", "|---|---|---|---|---|"]
     for r in table[table["kind"] == "power"].itertuples():
-        lines.append(f"| {r.flag} | {r.model} | {100 * r.rate:.1f} % | {100 * r.low:.1f}-{100 * r.high:.1f} % | {r.replicates} |")
+        ci = f"{100 * r.low:.1f}-{100 * r.high:.1f} %"
+        lines.append(f"| {r.flag} | {r.model} | {100 * r.rate:.1f} % | {ci} | {r.replicates} |")
     return "\n".join(lines)
 
 
@@ -557,7 +563,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     table = run(args.replicates, args.map_replicates, args.knox_replicates, args.power_replicates, args.seed,
-                workers=args.workers, progress=lambda m: print(f"[{time.perf_counter() - start:6.0f} s] {m}", file=sys.stderr))
+                workers=args.workers,
+                progress=lambda m: print(f"[{time.perf_counter() - start:6.0f} s] {m}", file=sys.stderr))
     print(format_table(table))
     print(f"\nrun time {time.perf_counter() - start:.0f} s")
     if args.csv:

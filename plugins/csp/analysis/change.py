@@ -139,7 +139,8 @@ def percent_change_interval(current, previous, current_days, previous_days, *, k
     return pct, low, high
 
 
-def monthly_matrix(counts: pd.DataFrame, area_col: str, theme_col: str) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:
+def monthly_matrix(counts: pd.DataFrame, area_col: str,
+                   theme_col: str) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:
     """(cells: area, theme in sorted order; every month from the first to the last; the
     cells x months matrix of events, zero where the marts have no row): the one shape every
     series test of the analysis computes on."""

@@ -276,7 +276,8 @@ def exceedance_family(matrix, months: pd.DatetimeIndex, *, groups=None, judged_m
         with np.errstate(divide="ignore", invalid="ignore"):
             level = np.nan_to_num((base / np.where(f[:, :nb] > 0, f[:, :nb], np.nan)).mean(axis=1), nan=0.0)
     low = (level < min_mean) & np.equal(refused, None)
-    refused[low] = [f"mean {m:.1f} events a month is below {min_mean:g}: too few for a control chart" for m in level[low]]
+    refused[low] = [f"mean {m:.1f} events a month is below {min_mean:g}: too few for a control chart"
+                    for m in level[low]]
     ok = np.equal(refused, None)
     expected = level[:, None] * f
     if kappa is None:
@@ -313,12 +314,14 @@ def exceedance_table(counts: pd.DataFrame, reference_month, *, area_col: str = "
     cells, span, matrix = monthly_matrix(history, area_col, theme_col)
     full = span.union(pd.date_range(span[-1], ref.to_period("M").to_timestamp(), freq="MS"))
     matrix = np.pad(matrix, ((0, 0), (0, len(full) - len(span))))
-    r = exceedance_family(matrix, full, groups=pd.factorize(cells["theme"])[0], judged_months=judged_months, alpha=alpha)
+    r = exceedance_family(matrix, full, groups=pd.factorize(cells["theme"])[0], judged_months=judged_months,
+                          alpha=alpha)
     nb = r["baseline_months"]
     frames = []
     for i, cell in cells.iterrows():
         if r["refused"][i] is not None:
-            frames.append(pd.DataFrame({area_col: [cell["area"]], theme_col: [cell["theme"]], "refused": [r["refused"][i]]}))
+            frames.append(pd.DataFrame({area_col: [cell["area"]], theme_col: [cell["theme"]],
+                                        "refused": [r["refused"][i]]}))
             continue
         sd = np.sqrt(r["variance"][i, nb:])
         e = r["expected"][i, nb:]

@@ -40,7 +40,7 @@ row per agency naming them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -226,7 +226,7 @@ def road_rows(ksi: pd.DataFrame, csps, absent: dict[str, str]) -> list[dict]:
     table = ksi.set_index(["csp_code", "period"])
     rows = []
     for csp in csps:
-        def value(column, period):
+        def value(column, period, csp=csp):
             return float(table[column].get((csp, period), 0) or 0)
         for name, column in measures:
             rows.append(_row(csp, "road_danger", name, "road_collisions", value(column, "current"),

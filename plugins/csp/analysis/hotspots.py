@@ -56,7 +56,6 @@ Method
 """
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 import pandas as pd
@@ -100,28 +99,6 @@ def rates_per_1000(
         table["rate_per_1000"] = np.where(table["population"] > 0,
                                           1000.0 * table["events"] / table["population"], np.nan)
     return table
-
-
-@functools.cache
-def _to_bng():
-    """One transformer per process: building it reads the PROJ database (~35 ms a time)."""
-    from pyproj import Transformer
-
-    return Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-
-
-def bng_xy(lon, lat) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 longitude/latitude to British National Grid easting/northing in metres."""
-    x, y = _to_bng().transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-    return np.asarray(x), np.asarray(y)
-
-
-def polygons_from_geojson(collection: dict, id_property: str) -> tuple[list, list]:
-    """(ids, shapely geometries) of a GeoJSON FeatureCollection."""
-    from shapely.geometry import shape
-
-    feats = collection.get("features", [])
-    return ([f["properties"][id_property] for f in feats], [shape(f["geometry"]) for f in feats])
 
 
 def queen_weights(geometries, *, snap: float = 0.0) -> sparse.csr_matrix:

@@ -42,8 +42,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from csp.analysis.fdr import bh_adjust
-from csp.analysis.hotspots import bng_xy
 from csp.analysis.repeats import knox_test
+from csp.geometry import to_british_grid
 
 DEFAULT_MIN_EVENTS = 2
 DEFAULT_TOP = 10
@@ -195,7 +195,7 @@ def knox_table(conn: Connection, reference_month, *, space_bands=(0, 100, 200, 4
     for (csp, theme), group in events.groupby(["csp_code", "theme"], sort=True):
         if len(group) < min_events:
             continue
-        x, y = bng_xy(group["longitude"].to_numpy(), group["latitude"].to_numpy())
+        x, y = to_british_grid(longitude=group["longitude"].to_numpy(), latitude=group["latitude"].to_numpy())
         table = knox_test(pd.DataFrame({"x": x, "y": y, "date": group["event_date"].to_numpy()}),
                           space_bands=space_bands, time_bands=time_bands, permutations=permutations,
                           seed=seed)

@@ -103,7 +103,7 @@ def progress(plan: pd.DataFrame, quarterly: pd.DataFrame, reference_quarter: Qua
         n = len(baseline)
         pct = float(target.target_change_pct)
 
-        def events(quarters):
+        def events(quarters, target=target):
             return float(sum(counts.get((target.csp_code, target.priority_theme, q.label), 0) for q in quarters))
 
         known = first_quarter is None or baseline[0] >= first_quarter

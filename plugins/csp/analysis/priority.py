@@ -104,7 +104,7 @@ def _neutral_where_missing(raw: pd.Series, score: np.ndarray, band: list[str], f
     missing = raw.isna().to_numpy()
     label = f"{MISSING_BANDS[factor]}: neutral score {missing_score:g}"
     return (np.where(missing, missing_score, score).astype(int),
-            [label if m else b for m, b in zip(missing, band)])
+            [label if m else b for m, b in zip(missing, band, strict=True)])
 
 
 def score_priorities(

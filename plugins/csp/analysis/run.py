@@ -55,7 +55,9 @@ from csp.analysis.plan_progress import plan_progress_table
 from csp.analysis.priority_inputs import PLAN_FILE, priorities_from, read_partnership_file
 from csp.boundaries import detailed_lsoa_files
 from csp.config import Settings
+from csp.geometry import polygons_from_geojson, to_british_grid
 from csp.warehouse.engine import make_engine, replace_table
+from csp.warehouse.period import UNDECIDED, Period, Undecided, reportable_period
 
 log = logging.getLogger(__name__)
 EXCEEDANCE_MONTHS = 6  # months of each control chart kept: the tactical picture
@@ -172,7 +174,7 @@ def neighbour_weights(lsoa_codes, longitude, latitude, reference_dir):
     from scipy import sparse
 
     codes = np.asarray(lsoa_codes)
-    x, y = hotspots.bng_xy(longitude, latitude)
+    x, y = to_british_grid(longitude=longitude, latitude=latitude)
     points = np.column_stack([x, y])
     _, nearest = cKDTree(points).query(points, k=2)
     n = len(codes)
@@ -180,7 +182,7 @@ def neighbour_weights(lsoa_codes, longitude, latitude, reference_dir):
         (np.ones(n), (np.arange(n), nearest[:, 1])), shape=(n, n))
     position = {code: i for i, code in enumerate(codes)}
     for path in detailed_lsoa_files(reference_dir):
-        ids, geometries = hotspots.polygons_from_geojson(json.loads(path.read_text()), "LSOA11CD")
+        ids, geometries = polygons_from_geojson(json.loads(path.read_text()), "LSOA11CD")
         keep = [k for k, code in enumerate(ids) if code in position]
         if not keep:
             continue
@@ -290,16 +292,17 @@ def displacement_table(settings: Settings, conn: Connection, reference_month, ka
     return result.assign(initiative_start=start.date(), months_compared=months, dataset="police_crimes")
 
 
-def run_all(settings: Settings, *, locations: bool = True) -> AnalysisSummary:
-    """Analyse the reportable period and replace the analysis tables. The location analyses
-    read every point-located event (Knox compares every pair within 400 m); the power tests,
-    which analyse 40 synthetic partnerships and use none of their results, pass
-    ``locations=False``."""
-    from csp.reports.readiness import reportable_period
-
+def run_all(settings: Settings, *, locations: bool = True,
+            period: Period | None | Undecided = UNDECIDED) -> AnalysisSummary:
+    """Analyse the reportable period and replace the analysis tables. ``period``: the warehouse
+    run's decision (csp.warehouse.period), decided here only when called on its own. The
+    location analyses read every point-located event (Knox compares every pair within 400 m);
+    the power tests, which analyse 40 synthetic partnerships and use none of their results,
+    pass ``locations=False``."""
     engine = make_engine(settings.warehouse_url)
     with engine.connect() as conn:
-        period = reportable_period(conn)
+        if period is UNDECIDED:
+            period = reportable_period(conn)
         if period is None:
             log.info("analysis: no reportable quarter yet")
             return AnalysisSummary(None, {})

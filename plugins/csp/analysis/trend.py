@@ -22,7 +22,8 @@ month-to-month noise). So the variance of the year totals is the negative binomi
 (the same theme, or category, in every partnership of the force area) from their 12-month
 totals (csp.analysis.dispersion, a robust Pearson moment estimate at the median across the
 group, so one series with a real trend does not hide itself); the p-value refers z to
-Student's t on Satterthwaite's degrees of freedom for that estimate (csp.analysis.dispersion). The score test of ``beta = 0`` in that NB2 log-linear model, with the common mean
+Student's t on Satterthwaite's degrees of freedom for that estimate (csp.analysis.dispersion).
+The score test of ``beta = 0`` in that NB2 log-linear model, with the common mean
 ``mu = n / years`` under the null, has
 
     Var(U) = (mu + kappa mu^2) sum_y (y - ybar)^2,
@@ -102,7 +103,8 @@ def trend_test(counts: pd.DataFrame, reference_month, *, area_col: str = "area",
     available = ((ref.year - first_data.year) * 12 + ref.month - first_data.month + 1) // 12
     span = min(years, available)
     if span < MIN_YEARS:
-        raise ValueError(f"a trend test needs {MIN_YEARS} complete years ending {ref:%Y-%m}; the data start {first_data:%Y-%m}")
+        raise ValueError(f"a trend test needs {MIN_YEARS} complete years ending {ref:%Y-%m}; "
+                         f"the data start {first_data:%Y-%m}")
     first = ref - pd.DateOffset(months=12 * span - 1)
     cells, months, matrix = monthly_matrix(counts, area_col, theme_col)
     full = months.union(pd.date_range(months[-1], ref, freq="MS"))

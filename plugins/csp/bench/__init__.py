@@ -160,7 +160,8 @@ class Runner:
                 else:
                     run.extra.setdefault(key, []).append(value)
         wall = time.perf_counter() - started
-        shown = f"skipped: {run.skipped}" if run.skipped else f"{run.rows:,} rows in {run.seconds:.2f} s, peak {run.peak_mib:,.0f} MiB"
+        shown = (f"skipped: {run.skipped}" if run.skipped
+                 else f"{run.rows:,} rows in {run.seconds:.2f} s, peak {run.peak_mib:,.0f} MiB")
         self.log(f"  [{scale}] {stage}: {shown} (wall {wall:.1f} s with process start)")
         return run
 
@@ -220,14 +221,16 @@ def _generate(scale: Scale, out_dir: Path, reference_dir: Path) -> dict:
     return info
 
 
-def run_scale(scale: Scale, root: Path, base: Settings, runner: Runner, postgres: Postgres) -> tuple[list[StageRun], dict]:
+def run_scale(scale: Scale, root: Path, base: Settings, runner: Runner,
+              postgres: Postgres) -> tuple[list[StageRun], dict]:
     # "Today" is the day after the last generated quarter's deadline (as in the demo), so every
     # quarter is reportable and the analysis and reports work on the data, not on owed quarters.
     with clock.frozen(scale.quarter_list[-1].deadline + timedelta(days=1)):
         return _run_scale(scale, root, base, runner, postgres)
 
 
-def _run_scale(scale: Scale, root: Path, base: Settings, runner: Runner, postgres: Postgres) -> tuple[list[StageRun], dict]:
+def _run_scale(scale: Scale, root: Path, base: Settings, runner: Runner,
+               postgres: Postgres) -> tuple[list[StageRun], dict]:
     work, info = prepare(scale, root, base, runner)
     label = scale.label
     runs: list[StageRun] = []
@@ -257,7 +260,8 @@ def _run_scale(scale: Scale, root: Path, base: Settings, runner: Runner, postgre
         runs.append(runner.measure(label, report.ANALYSIS_PG, [(stages.analysis, pg)]))
         runs.append(runner.measure(label, report.REPORTS_PG, [(stages.reports, pg)]))
     else:
-        runs += [StageRun(label, s, skipped=postgres.reason) for s in (report.LOAD_PG, report.MODELS_PG, report.ANALYSIS_PG, report.REPORTS_PG)]
+        runs += [StageRun(label, s, skipped=postgres.reason)
+                 for s in (report.LOAD_PG, report.MODELS_PG, report.ANALYSIS_PG, report.REPORTS_PG)]
 
     runs.append(runner.measure(label, report.RAW_DUCK, [(baselines.raw_duckdb, files, work.root / "raw.duckdb", rows)]))
     if pg_url:

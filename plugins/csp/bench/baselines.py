@@ -46,17 +46,16 @@ def raw_postgres_copy(files: list[Path], conninfo: str, rows: int) -> dict:
     import psycopg
 
     columns = ", ".join(f"{_quote(c)} text" for c in _header(files[0]))
-    with Clock() as clock:
-        with psycopg.connect(conninfo) as conn:
-            conn.execute("DROP TABLE IF EXISTS raw")
-            conn.execute(f"CREATE TABLE raw ({columns})")
-            with conn.cursor() as cursor:
-                for path in files:
-                    with cursor.copy("COPY raw FROM STDIN (FORMAT csv, HEADER true)") as copy, path.open("rb") as fh:
-                        while chunk := fh.read(COPY_CHUNK):
-                            copy.write(chunk)
-            conn.commit()
-            loaded = conn.execute("SELECT count(*) FROM raw").fetchone()[0]
+    with Clock() as clock, psycopg.connect(conninfo) as conn:
+        conn.execute("DROP TABLE IF EXISTS raw")
+        conn.execute(f"CREATE TABLE raw ({columns})")
+        with conn.cursor() as cursor:
+            for path in files:
+                with cursor.copy("COPY raw FROM STDIN (FORMAT csv, HEADER true)") as copy, path.open("rb") as fh:
+                    while chunk := fh.read(COPY_CHUNK):
+                        copy.write(chunk)
+        conn.commit()
+        loaded = conn.execute("SELECT count(*) FROM raw").fetchone()[0]
     return {"rows": rows, "seconds": clock.seconds, "peak_mib": clock.peak_mib, "extra": {"loaded": loaded}}
 
 

@@ -38,7 +38,7 @@ class Clock:
     seconds: float = 0.0
     peak_mib: float = 0.0
 
-    def __enter__(self) -> "Clock":
+    def __enter__(self) -> Clock:
         self._started = time.perf_counter()
         return self
 

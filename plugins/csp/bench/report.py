@@ -81,12 +81,12 @@ def skipped_notes(runs: list[StageRun]) -> list[str]:
 
 
 def plain_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
     left = {0, 1}
 
     def line(cells):
         return "  ".join(str(c).ljust(w) if i in left else str(c).rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
@@ -168,7 +168,8 @@ def targets(runs: list[StageRun], scales: list[tuple[str, int]], dag_parse: list
     if ours:
         worst = max(ours, key=lambda r: r.peak_mib)
         out.append(("peak memory < 4 GiB at 5M rows" + suffix, label,
-                    f"{worst.peak_mib / GIB:.2f} GiB ({worst.stage})", verdict(None if not five else worst.peak_mib < 4 * GIB)))
+                    f"{worst.peak_mib / GIB:.2f} GiB ({worst.stage})",
+                    verdict(None if not five else worst.peak_mib < 4 * GIB)))
     out += linearity(runs, scales)
     if dag_parse:
         slowest = max(dag_parse, key=lambda d: d.get("seconds") or 0)

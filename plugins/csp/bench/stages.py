@@ -215,9 +215,8 @@ def models(settings: Settings) -> dict:
     from csp.warehouse.models import build
 
     engine = make_engine(settings.warehouse_url)
-    with Clock() as clock:
-        with engine.begin() as conn:
-            built = build(conn)
+    with Clock() as clock, engine.begin() as conn:
+        built = build(conn)
     engine.dispose()
     return _result(clock, _staged_rows(settings), models=len(built))
 

@@ -21,8 +21,8 @@ from sqlalchemy.engine import Connection
 from csp.config import Settings
 from csp.geography import ServedArea, served_area
 from csp.reports import readiness
-from csp.reports.readiness import Period
-from csp.reports.rendering import render
+from csp.warehouse.period import UNDECIDED, Period, Undecided, reportable_period
+from csp.templating import render
 
 log = logging.getLogger(__name__)
 KINDS = ("strategic", "tactical", "public_summary", "county", "problem_profile")
@@ -76,7 +76,8 @@ def planned_reports(settings: Settings, area: ServedArea, period: Period, kinds=
             reports.append(Report(
                 "strategic", p.code, f"Strategic assessment: {p.name}", "strategic_assessment.html.j2",
                 out / "strategic" / year / f"{p.code}.html",
-                lambda conn, p=p: strategic_assessment(conn, p, period, settings.reference_dir, settings.partnership_dir)))
+                lambda conn, p=p: strategic_assessment(conn, p, period, settings.reference_dir,
+                                                       settings.partnership_dir)))
         if "public_summary" in kinds:
             reports.append(Report(
                 "public_summary", p.code, f"Community safety in {p.name}: public summary", None,
@@ -84,7 +85,8 @@ def planned_reports(settings: Settings, area: ServedArea, period: Period, kinds=
                 writer=render_public_summary))
         if "tactical" in kinds:
             reports.append(Report(
-                "tactical", p.code, f"Tactical assessment: {p.name}, {period.last.label}", "tactical_assessment.html.j2",
+                "tactical", p.code, f"Tactical assessment: {p.name}, {period.last.label}",
+                "tactical_assessment.html.j2",
                 out / "tactical" / period.last.label / f"{p.code}.html",
                 lambda conn, p=p: tactical_assessment(conn, p, period, settings.partnership_dir)))
     if "county" in kinds:
@@ -126,7 +128,7 @@ def render_reports(settings: Settings, reports: list[Report], conn: Connection, 
     rendered = []
     with PdfLayout(pdf_workers()) as layout:
         for report in reports:
-            if not force and readiness.unchanged(report.path, period.fingerprint):
+            if not force and readiness.unchanged(report.path, readiness.fingerprint(period)):
                 summary.unchanged.append(report.path)
                 continue
             report.path.with_suffix(".json").unlink(missing_ok=True)  # until its PDF is done
@@ -140,10 +142,12 @@ def render_reports(settings: Settings, reports: list[Report], conn: Connection, 
     return summary
 
 
-def render_all(settings: Settings, *, problem_profiles: tuple[tuple[str, str], ...] = ()) -> RenderSummary:
-    """Every routine report of the latest reportable period (unchanged ones left as they are),
-    any requested (theme, area) problem profiles, the index page, and delivery of what was
-    written to the analysts."""
+def render_all(settings: Settings, *, problem_profiles: tuple[tuple[str, str], ...] = (),
+               period: Period | None | Undecided = UNDECIDED) -> RenderSummary:
+    """Every routine report of the reportable period (unchanged ones left as they are), any
+    requested (theme, area) problem profiles, the index page, and delivery of what was written
+    to the analysts. ``period``: the warehouse run's decision (csp.warehouse.period); decided
+    here only when called on its own (the CLI, tests)."""
     from csp.reports.delivery import deliver
     from csp.reports.index import write_index
     from csp.reports.publish import publish
@@ -152,7 +156,8 @@ def render_all(settings: Settings, *, problem_profiles: tuple[tuple[str, str], .
     engine = make_engine(settings.warehouse_url)
     summary = RenderSummary()
     with engine.connect() as conn:
-        period = readiness.reportable_period(conn)
+        if period is UNDECIDED:
+            period = reportable_period(conn)
         if period is None:
             summary.waiting = "no quarter is complete or past its deadline yet"
             log.info("reports: %s", summary.waiting)
@@ -182,7 +187,7 @@ def render_report(settings: Settings, *, kind: str, partnership: str | None = No
         raise ValueError(f"unknown report kind {kind!r}; kinds: {', '.join(KINDS)}")
     engine = make_engine(settings.warehouse_url)
     with engine.connect() as conn:
-        period = readiness.reportable_period(conn)
+        period = reportable_period(conn)
         if period is None:
             raise LookupError("no quarter is complete or past its deadline yet: nothing to report")
         served = served_area(settings.reference_dir, settings.area)

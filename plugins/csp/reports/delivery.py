@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from csp import safe_paths
 from csp.config import Settings
 from csp.geography import lsoa_lookup, served_area
 from csp.notify import smtp_conn_id, smtp_configured
@@ -128,11 +129,12 @@ def _partnership_of(settings: Settings, entry: ReportEntry, names: dict[str, str
 
 def _receipt_matches(entry: ReportEntry) -> bool:
     receipt = receipt_path(entry.html)
-    return receipt.exists() and json.loads(receipt.read_text()).get("fingerprint") == entry.fingerprint
+    return (safe_paths.exists(receipt)
+            and json.loads(safe_paths.read_bytes(receipt)).get("fingerprint") == entry.fingerprint)
 
 
 def _write_receipt(entry: ReportEntry, to: tuple[str, ...]) -> None:
-    receipt_path(entry.html).write_text(json.dumps({
+    safe_paths.write_text(receipt_path(entry.html), json.dumps({
         "fingerprint": entry.fingerprint,
         "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "recipient_count": len(to),

@@ -239,8 +239,9 @@ class _Part:
 
     def published(self, flat, primary, suppressed, rule) -> ProtectedTable:
         own = slice(self.offset, self.offset + self.flat.size)
-        shown = [None if s else rule.rounded(int(v)) for v, s in zip(flat[own], suppressed[own])]
-        status = [PRIMARY if p else SECONDARY if s else PUBLISHED for p, s in zip(primary[own], suppressed[own])]
+        shown = [None if s else rule.rounded(int(v)) for v, s in zip(flat[own], suppressed[own], strict=True)]
+        status = [PRIMARY if p else SECONDARY if s else PUBLISHED
+                  for p, s in zip(primary[own], suppressed[own], strict=True)]
         width = self.shape[1]
         return ProtectedTable(
             row_labels=tuple(self.rows), column_labels=tuple(self.columns),
@@ -263,7 +264,7 @@ def _counts(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         raise ValueError("protect() needs at least one row and one column")
     labels = [str(x) for x in table.index], [str(x) for x in table.columns]
-    for kind, names in zip(("row", "column"), labels):
+    for kind, names in zip(("row", "column"), labels, strict=True):
         if len(set(names)) != len(names):
             raise ValueError(f"{kind} labels must be unique: {names}")
         if TOTAL in names:
@@ -373,7 +374,7 @@ class _Audit:
         self.seen_high = flat.astype(float)
 
     def first_exposed(self, suppressed: np.ndarray) -> int | None:
-        shown = [None if s else self.rule.rounded(int(v)) for v, s in zip(self.flat, suppressed)]
+        shown = [None if s else self.rule.rounded(int(v)) for v, s in zip(self.flat, suppressed, strict=True)]
         bounds = [self.rule.known_range(v) for v in shown]
         bounds = [(lo, None if math.isinf(hi) else hi) for lo, hi in bounds]
         # Suppressed figures first, smallest first: their programmes move the most figures.

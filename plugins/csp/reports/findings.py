@@ -43,7 +43,8 @@ def key_findings(themes: pd.DataFrame, tests: pd.DataFrame, categories: pd.DataF
                    f"the highest rate is {top.lsoa11_name} ({top.ward_name}) at {top.per_1000_residents:.1f} "
                    f"per 1,000 residents.")
     last_quarter = {pd.Timestamp(m) for m in period.last.months}
-    recent = exceedances[exceedances["month"].isin(last_quarter) & exceedances["beyond_3sigma"].fillna(False).astype(bool)]
+    recent = exceedances[exceedances["month"].isin(last_quarter)
+                         & exceedances["beyond_3sigma"].fillna(False).astype(bool)]
     for row in recent.itertuples():
         out.append(f"{queries.theme_name(row.theme)} exceeded its control limit in {row.month:%B %Y} "
                    f"({int(row.events):,} events against {row.expected:.0f} expected).")

@@ -11,7 +11,7 @@ from itertools import groupby
 from pathlib import Path
 
 from csp.reports.catalogue import REPORT_TYPE_NAMES, ReportEntry, find_reports
-from csp.reports.rendering import render
+from csp.templating import render
 
 TYPE_ORDER = list(dict.fromkeys(REPORT_TYPE_NAMES))  # the partnership's products in their usual order
 

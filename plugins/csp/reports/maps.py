@@ -38,7 +38,7 @@ from matplotlib.path import Path as MplPath
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from scipy.spatial import cKDTree
 
-from csp.analysis.hotspots import bng_xy, polygons_from_geojson
+from csp.geometry import polygons_from_geojson, to_british_grid
 from csp.geography import GEOGRAPHY, lsoa_lookup
 from csp.reports.charts import RC, WIDTH_IN, bands, new_figure, number, to_markup
 
@@ -56,7 +56,7 @@ SCALE_STEPS_KM = [0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10, 20, 25, 50, 100]
 
 def _to_bng(geometries) -> np.ndarray:
     def project(coords: np.ndarray) -> np.ndarray:
-        x, y = bng_xy(coords[:, 0], coords[:, 1])
+        x, y = to_british_grid(longitude=coords[:, 0], latitude=coords[:, 1])
         return np.column_stack([x, y])
     projected = shapely.transform(np.asarray(geometries, dtype=object), project)
     return shapely.simplify(projected, SIMPLIFY_M, preserve_topology=True)
@@ -77,7 +77,7 @@ def boundaries(reference_dir: Path, pattern: str, id_property: str) -> dict[str,
 def lsoa_points(reference_dir: Path) -> pd.DataFrame:
     """LSOA 2011 code, ward code, population and centroid in BNG metres (x, y)."""
     lookup = lsoa_lookup(reference_dir).dropna(subset=["longitude", "latitude"])
-    x, y = bng_xy(lookup["longitude"], lookup["latitude"])
+    x, y = to_british_grid(longitude=lookup["longitude"], latitude=lookup["latitude"])
     return pd.DataFrame({"code": lookup["LSOA11CD"].to_numpy(), "ward": lookup["WD19CD"].to_numpy(),
                          "population": lookup["population"].astype(float).to_numpy(), "x": x, "y": y})
 

@@ -17,7 +17,8 @@ import xml.etree.ElementTree as ET
 from html import escape as html_escape
 from pathlib import Path
 
-from csp.reports.rendering import TEMPLATES
+from csp import safe_paths
+from csp.templating import TEMPLATES
 
 # WeasyPrint logs each layout step at INFO and every SVG presentation attribute it does not
 # support as a WARNING (matplotlib's stroke-linejoin etc., which it draws correctly anyway):
@@ -85,13 +86,14 @@ def write_pdf(html_path: Path) -> Path:
     fetcher = _inline_only_fetcher()
     # The HTML is passed as a string so that WeasyPrint does not read the file through the
     # fetcher; relative references resolve against the report's folder and are then refused.
-    html = svgs_as_images(html_path.read_text(encoding="utf-8"))
+    html = svgs_as_images(safe_paths.read_text(html_path))
     document = HTML(string=html, base_url=html_path.parent.as_uri() + "/", url_fetcher=fetcher)
     stylesheet = CSS(filename=str(PRINT_STYLESHEET), url_fetcher=fetcher)
     try:
-        document.write_pdf(pdf_path, stylesheets=[stylesheet], pdf_tags=True)
+        safe_paths.write_atomically(
+            pdf_path, lambda fh: document.write_pdf(fh, stylesheets=[stylesheet], pdf_tags=True))
     except FatalURLFetchingError as error:
-        pdf_path.unlink(missing_ok=True)
+        safe_paths.unlink(pdf_path, missing_ok=True)  # no PDF of an earlier render either
         raise ExternalResourceError(f"{html_path}: {error.__cause__ or error}") from error
     return pdf_path
 
@@ -163,10 +165,8 @@ def _hand_over(proc: subprocess.Popen, html_path: Path) -> bool:
         proc.stdin.flush()
     except BrokenPipeError:
         return False
-    for line in proc.stdout:  # anything else a library prints there is passed over
-        if line.rstrip("\n") == pdf_path:
-            return True
-    return False
+    # anything else a library prints there is passed over
+    return any(line.rstrip("\n") == pdf_path for line in proc.stdout)
 
 
 def main(argv: list[str]) -> int:

@@ -38,7 +38,9 @@ def resolve_area(conn: Connection, partnerships: tuple[Partnership, ...], area: 
     for partnership in partnerships:
         if area == partnership.code:
             return ProfileArea(area, partnership.name, "partnership", partnership)
-    ward = queries.read(conn, "SELECT DISTINCT ward_code, ward_name, csp_code FROM core.dim_geography WHERE ward_code = :w", w=area)
+    ward = queries.read(conn,
+                        "SELECT DISTINCT ward_code, ward_name, csp_code FROM core.dim_geography "
+                        "WHERE ward_code = :w", w=area)
     by_code = {p.code: p for p in partnerships}
     if ward.empty or ward["csp_code"].iloc[0] not in by_code:
         known = ", ".join(p.code for p in partnerships)
@@ -62,7 +64,8 @@ def when_profile(conn: Connection, area: ProfileArea, theme: str, period: Period
           AND event_date BETWEEN :start AND :last
     """, theme=theme, start=bounds["start"], last=period.last.end, **params)
     frame["day"] = pd.to_datetime(frame["event_date"]).dt.dayofweek
-    grid = frame.groupby(["day", "hour"]).size().unstack(fill_value=0).reindex(index=range(7), columns=range(24), fill_value=0)
+    grid = (frame.groupby(["day", "hour"]).size().unstack(fill_value=0)
+            .reindex(index=range(7), columns=range(24), fill_value=0))
     grid.index = DAYS
     return grid
 
@@ -113,10 +116,12 @@ def problem_profile(conn: Connection, partnerships: tuple[Partnership, ...], per
         "when_total": int(when.to_numpy().sum()),
         "when_busiest": _busiest(when),
         "when_chart": charts.bar_chart(
-            list(when.index), when.sum(axis=1).tolist(), title=f"{queries.theme_name(theme)} by day of week, {place.name}",
+            list(when.index), when.sum(axis=1).tolist(),
+            title=f"{queries.theme_name(theme)} by day of week, {place.name}",
             x_label="Events (12 months, records timed to the minute)", source="Partner returns to the CSP"),
         "tasking": tasking_entries(partnership_dir, partnership.code, bounds["start"], period.last.end, theme=theme),
-        "exceedances": exceed[(exceed["theme"] == theme) & exceed["signal"].fillna(False).astype(bool)].to_dict("records"),
+        "exceedances": exceed[(exceed["theme"] == theme)
+                              & exceed["signal"].fillna(False).astype(bool)].to_dict("records"),
         "plan": plan[plan["theme"] == theme].to_dict("records") if not plan.empty else [],
         "displacement": queries.displacement(conn).to_dict("records"),
     }

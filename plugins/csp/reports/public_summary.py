@@ -26,7 +26,7 @@ from csp.registry import THEMES
 from csp.reports import queries
 from csp.reports.disclosure import TOTAL, ProtectedTable, Spec, load_rule, protect_linked, protect_series
 from csp.reports.readiness import Period
-from csp.reports.rendering import render
+from csp.templating import render
 
 TEMPLATE = "public_summary.html.j2"
 NO_WARD = "No ward recorded"
@@ -140,7 +140,7 @@ def _by_ward(current: pd.DataFrame, wards: pd.DataFrame, themes: dict[str, str])
     names = wards.sort_values(["ward_name", "ward_code"])
     duplicated = names["ward_name"].duplicated(keep=False)
     label = names["ward_name"].where(~duplicated, names["ward_name"] + " (" + names["ward_code"] + ")")
-    label_of = dict(zip(names["ward_code"], label))
+    label_of = dict(zip(names["ward_code"], label, strict=True))
     frame = current.copy()
     frame["ward"] = frame["ward_code"].map(label_of).fillna(NO_WARD)
     table = frame.pivot_table(index="ward", columns="theme", values="events", aggfunc="sum", fill_value=0)

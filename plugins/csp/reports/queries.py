@@ -38,7 +38,7 @@ def read(conn: Connection, sql: str, **params) -> pd.DataFrame:
 def percent_change(current, previous) -> list[float | None]:
     """Percent change of each pair, None where the earlier count is below MIN_BASE_FOR_PERCENT."""
     return [None if prev < MIN_BASE_FOR_PERCENT else 100.0 * (cur - prev) / prev
-            for cur, prev in zip(current, previous)]
+            for cur, prev in zip(current, previous, strict=True)]
 
 
 def period_bounds(period: Period) -> dict:

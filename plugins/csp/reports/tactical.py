@@ -68,7 +68,8 @@ def tactical_assessment(conn: Connection, partnership: Partnership, period: Peri
     signals = exceed[exceed["month"].isin(months) & exceed["signal"].fillna(False).astype(bool)].copy()
     signals["theme_name"] = signals["theme"].map(queries.theme_name)
     signals["rules"] = signals.apply(lambda r: ", ".join(
-        label for column, label in (("beyond_3sigma", "beyond 3 sigma"), ("two_of_three_2sigma", "2 of 3 beyond 2 sigma"),
+        label for column, label in (("beyond_3sigma", "beyond 3 sigma"),
+                                    ("two_of_three_2sigma", "2 of 3 beyond 2 sigma"),
                                     ("run_9", "9 on one side"), ("trend_6", "6 rising or falling"))
         if bool(r.get(column))), axis=1) if not signals.empty else []
     hot = queries.hotspots(conn, codes)

@@ -22,7 +22,8 @@ not reconcile). ``rows_loaded`` counts input rows represented in the frame:
 - ``hes_op`` (a count): ``rows_loaded`` = attendance rows counted (the sum of ``value``).
   ``drug_treatment_counts``: one row per count, as for record formats.
 
-Quarantine rules: unparseable_date, date_outside_quarter (when a quarter is given),
+Quarantine rules: unparseable_date, impossible_date (after today, or before the platform's
+first quarter: csp.quarters.possible_days), date_outside_quarter (when a quarter is given),
 unparseable_time, unknown_category, invalid_lsoa, invalid_coordinates,
 invalid_postcode, invalid_value, invalid_count, invalid_period. Reasons never quote the cell.
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 from importlib import import_module
 from pathlib import Path
 
+from csp import limits, safe_paths
 from csp.config import settings
 from csp.locate import fill_missing_lsoa
 from csp.quarters import Quarter
@@ -66,14 +68,14 @@ ADAPTERS = {
 
 def find_return_files(dataset: Dataset, folder: Path) -> dict[str, list[Path]]:
     """Source format id -> the files in ``folder`` matching its patterns (sorted); formats
-    with no file are left out."""
+    with no file are left out. Listed inside the folder's jail (csp.safe_paths), following no
+    link: a link, FIFO or device under a matching name is listed, to be refused by name when
+    read; a folder that is itself a link is refused here (UnsafePath)."""
     folder = Path(folder)
-    if not folder.is_dir():
-        return {}
+    jail = safe_paths.jail_of(folder) or safe_paths.Jail(folder)
     found = {}
     for format_id in dataset.source_formats:
-        globs = SOURCE_FORMATS[format_id].file_globs
-        paths = sorted({p for pattern in globs for p in folder.glob(pattern) if p.is_file()})
+        paths = jail.files(folder, SOURCE_FORMATS[format_id].file_globs)
         if paths:
             found[format_id] = paths
     return found
@@ -93,7 +95,9 @@ def parse_return(dataset: Dataset, files: dict[str, list[Path]], quarter: Quarte
         if format_id not in dataset.source_formats:
             raise ValueError(f"{dataset.id} does not arrive in format {format_id!r}")
         adapter = import_module(f"csp.sources.{ADAPTERS[format_id]}")
-        parts.append(adapter.parse(dataset, format_id, sorted(paths), quarter))
+        part = adapter.parse(dataset, format_id, sorted(paths), quarter)
+        limits.check_rows(" ".join(p.name for p in sorted(paths)), part.rows_in + part.rows_out_of_scope, format_id)
+        parts.append(part)
     parsed = combine(parts, dataset)
     if dataset.kind == "record" and len(parsed.frame):
         parsed.frame, notes = fill_missing_lsoa(parsed.frame, settings().reference_dir)

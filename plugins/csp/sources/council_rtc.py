@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from csp.locate import to_wgs84
+from csp.geometry import to_wgs84
 from csp.registry import SOURCE_FORMATS
 from csp.sources.frames import Parsed, Verdicts, canonical_frame, parse_number, when
 from csp.sources.reading import FILE, LINE, read_files
@@ -54,7 +54,7 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     rank = casualties["severity"].map({"killed": 0, "serious": 1, "slight": 2})
     category = rank.groupby(key).min().map({0: "Fatal", 1: "Serious", 2: "Slight"}).reindex(collisions.index)
     located = collisions["easting"].notna()
-    latitude, longitude = to_wgs84(collisions["easting"], collisions["northing"])
+    longitude, latitude = to_wgs84(easting=collisions["easting"], northing=collisions["northing"])
     values = {
         "source_ref": collisions["Reference Number"],
         "event_date": collisions["event_date"],

@@ -25,7 +25,8 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     area_code = rows["area_code"].str.upper()
     valid_code = area_code.str.fullmatch(AREA_PATTERNS["district"]).where(area_type.eq("district"),
                                                                           area_code.str.fullmatch(AREA_PATTERNS["outward_postcode"]))
-    verdicts.flag(~valid_code, "invalid_value", "area_code is not a district code or outward postcode as area_type says")
+    verdicts.flag(~valid_code, "invalid_value",
+                  "area_code is not a district code or outward postcode as area_type says")
     count, not_number = parse_number(rows["persons_in_treatment"])
     # between() is False for NaN and infinity; the bound keeps a typo from overflowing Int64
     valid_count = ~not_number & count.between(0, MAX_COUNT) & count.eq(count.round())

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from csp.quarters import Quarter
+from csp import clock
+from csp.quarters import FIRST_QUARTER_ENV, Quarter, possible_days
 from csp.registry import DATE, FLOAT, INT, STRING, TIME, Dataset
 from csp.sources.reading import FILE, LINE
 
@@ -76,10 +77,18 @@ class Verdicts:
 
     def check_dates(self, dates: pd.Series, raw: pd.Series, column: str, form: str,
                     quarter: Quarter | None, required: bool = True) -> None:
-        """Unparseable (or, when required, blank) dates, then dates outside the quarter."""
+        """Unparseable (or, when required, blank) dates, dates that cannot be (after today,
+        or before the platform's first quarter: ``csp.quarters.impossible_date``), then dates
+        outside the quarter."""
         blank = raw.eq("")
         unparseable = dates.isna() & (~blank | required)
         self.flag(unparseable, "unparseable_date", f"{column} is blank or not a date in {form} form")
+        earliest, today = possible_days(clock.today())
+        self.flag(dates > pd.Timestamp(today), "impossible_date",
+                  f"{column} is after today ({today.isoformat()}): a date that cannot be")
+        self.flag(dates < pd.Timestamp(earliest), "impossible_date",
+                  f"{column} is before the platform's first quarter {Quarter.of(earliest)} "
+                  f"({FIRST_QUARTER_ENV}): a date that cannot be")
         if quarter is not None:
             outside = (dates < pd.Timestamp(quarter.start)) | (dates > pd.Timestamp(quarter.end))
             self.flag(outside, "date_outside_quarter", f"{column} falls outside {quarter.label}")
@@ -128,7 +137,8 @@ def parse_time(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     minutes = pd.to_numeric(parts["m"], errors="coerce")
     valid = hours.between(0, 23) & minutes.between(0, 59)
     stamps = pd.to_datetime(
-        "2000-01-01 " + hours.where(valid, 0).astype(int).astype(str) + ":" + minutes.where(valid, 0).astype(int).astype(str),
+        "2000-01-01 " + hours.where(valid, 0).astype(int).astype(str)
+        + ":" + minutes.where(valid, 0).astype(int).astype(str),
         format="%Y-%m-%d %H:%M",
     )
     times = pd.Series(np.where(valid, stamps.dt.time, None), index=values.index, dtype=object)

@@ -44,7 +44,8 @@ def _school_exclusions(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
     verdicts.flag(bad_birth, "invalid_value", "pupil_date_of_birth is not a date in YYYY-MM-DD form")
     age = age.fillna(from_birth)
     bad_age |= age.notna() & ~(age.between(*PUPIL_AGES) & age.eq(age.round()))
-    verdicts.flag(bad_age, "invalid_value", f"pupil_age is not a whole number of years from {PUPIL_AGES[0]} to {PUPIL_AGES[1]}")
+    verdicts.flag(bad_age, "invalid_value",
+                  f"pupil_age is not a whole number of years from {PUPIL_AGES[0]} to {PUPIL_AGES[1]}")
     return {
         **when(verdicts, rows, "start_date", None, quarter),
         **where(verdicts, rows, lsoa="school_lsoa"),

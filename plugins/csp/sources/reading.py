@@ -21,19 +21,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from csp import limits, safe_paths
+
 LINE = "source_line"
 FILE = "source_file"
 MAX_LISTED_COLUMNS = 12  # a HES extract has ~200 columns: list a few, count the rest
 
 
-class SourceError(ValueError):
+class SourceError(safe_paths.RefusedFile):
     """A file that cannot be read at all: the message names the file, the line where known,
     and the rule that failed."""
 
     def __init__(self, path: Path | str, rule: str, detail: str, line: int | None = None):
         where = f"{Path(path).name}" + (f", line {line}" if line else "")
-        super().__init__(f"{where}: {detail} [{rule}]")
-        self.path, self.rule, self.line = Path(path), rule, line
+        ValueError.__init__(self, f"{where}: {detail} [{rule}]")
+        self.path, self.rule, self.detail, self.line = Path(path), rule, detail, line
 
 
 @dataclass
@@ -51,7 +53,7 @@ def decode(path: Path) -> str:
     """UTF-8 (with or without byte-order mark), else Windows-1252; anything else is refused.
     Windows-1252 decodes almost any bytes, so NUL bytes (never in either kind of text, but in
     every UTF-16 file) are refused first rather than read as a garbled header."""
-    return _decode(path, path.read_bytes())
+    return _decode(path, safe_paths.read_bytes(path))
 
 
 def _decode(path: Path, raw: bytes) -> str:
@@ -99,7 +101,7 @@ _BOM = b"\xef\xbb\xbf"
 def _utf8_bytes(path: Path) -> bytes:
     """The text ``decode`` gives, as UTF-8 bytes (so a Windows-1252 file reads the same
     whichever parser reads it). Pure ASCII, the usual case, already is and is not decoded."""
-    raw = path.read_bytes()
+    raw = safe_paths.read_bytes(path)
     body = raw[len(_BOM):] if raw.startswith(_BOM) else raw
     if body.isascii() and b"\x00" not in body:
         return body
@@ -200,7 +202,9 @@ def _read_raw(path: Path, allow_xlsx: bool, pick=lambda names: names) -> pd.Data
         read = _arrow_table(data, pick)
         return read if read is not None else _read_csv_pandas(path, data.decode("utf-8"))
     if suffix == ".xlsx" and allow_xlsx:
-        frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+        data = safe_paths.read_bytes(path)
+        limits.check_archive_bytes(path, data)  # a zip bomb is refused before it is opened
+        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=str, engine="openpyxl")
         return frame.fillna("")
     accepted = ".csv or .xlsx" if allow_xlsx else ".csv"
     raise SourceError(path, "unsupported_file_type", f"unsupported file type {suffix!r} (expected {accepted})")
@@ -289,7 +293,7 @@ def read_file(
 
     def pick(names: list[str]) -> list[str]:
         """The header names of the wanted columns: the only ones Arrow converts."""
-        return [name for name, column in zip(names, renamed(names)) if column in wanted]
+        return [name for name, column in zip(names, renamed(names), strict=True) if column in wanted]
 
     raw = _read_raw(path, allow_xlsx, pick)
     columns = renamed(raw.names if isinstance(raw, _ArrowRead) else raw.columns)

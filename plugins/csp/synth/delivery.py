@@ -6,7 +6,7 @@ compliance matrix has an on-time picture and one late cell to find."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, UTC
 
 from csp.quarters import Quarter
 from csp.synth.context import Context
@@ -21,7 +21,7 @@ def received_at(ctx: Context, authority: str, quarter: Quarter) -> datetime:
     else:
         window = (quarter.deadline - quarter.end).days
         day = quarter.end + timedelta(days=int(ctx.rng("received", authority, quarter.label).integers(5, window)))
-    return datetime.combine(day, time(10, 30), tzinfo=timezone.utc)
+    return datetime.combine(day, time(10, 30), tzinfo=UTC)
 
 
 def stamp_received_times(ctx: Context) -> dict:

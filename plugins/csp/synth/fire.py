@@ -18,9 +18,13 @@ from csp.synth.rates import MONTHLY_RATES
 LFB_SAMPLE = Path("fire") / "lfb_incident_records_sample.csv"
 PUMP_HOUR_COST = 364  # notional cost per pump hour, as LFB publishes it
 
-OUTDOOR = ("Outdoor", ("Loose refuse", "Grassland, pasture, grazing etc", "Scrub land", "Road surface/pavement", "Park"))
-OUTDOOR_STRUCTURE = ("Outdoor Structure", ("Small refuse/rubbish container", "Wheelie Bin", "Refuse/rubbish tip", "Shed", "Fence"))
-DWELLING = ("Dwelling", ("House - single occupancy", "Purpose Built Flats/Maisonettes - Up to 3 storeys", "Converted Flat/Maisonette - Up to 2 storeys"))
+OUTDOOR = ("Outdoor",
+           ("Loose refuse", "Grassland, pasture, grazing etc", "Scrub land", "Road surface/pavement", "Park"))
+OUTDOOR_STRUCTURE = ("Outdoor Structure",
+                     ("Small refuse/rubbish container", "Wheelie Bin", "Refuse/rubbish tip", "Shed", "Fence"))
+DWELLING = ("Dwelling",
+            ("House - single occupancy", "Purpose Built Flats/Maisonettes - Up to 3 storeys",
+             "Converted Flat/Maisonette - Up to 2 storeys"))
 NON_RESIDENTIAL = ("Non Residential", ("Warehouse", "Retail", "School", "Pub/wine bar/bar", "Office"))
 ROAD_VEHICLE = ("Road Vehicle", ("Car", "Van", "Motorcycle", "Lorry/HGV"))
 
@@ -36,17 +40,30 @@ class FireKind:
 
 
 FIRE_KINDS = {
-    "deliberate_primary_fires": FireKind("fire_incidents", "Fire", {"Primary Fire": 1}, (DWELLING, NON_RESIDENTIAL, OUTDOOR_STRUCTURE), {"Deliberate": 1}, "evening"),
-    "deliberate_vehicle_fires": FireKind("fire_incidents", "Fire", {"Primary Fire": 1}, (ROAD_VEHICLE,), {"Deliberate": 1}, "overnight"),
-    "deliberate_secondary_fires": FireKind("fire_incidents", "Fire", {"Secondary Fire": 1}, (OUTDOOR, OUTDOOR_STRUCTURE), {"Deliberate": 1}, "evening"),
-    "accidental_fires": FireKind(None, "Fire", {"Primary Fire": 0.6, "Secondary Fire": 0.3, "Chimney Fire": 0.1}, (DWELLING, ROAD_VEHICLE, NON_RESIDENTIAL), {"Accidental": 0.9, "Not known": 0.1}, "daytime"),
-    "malicious_false_alarms": FireKind("fire_false_alarms", "False Alarm", {"False alarm - Malicious": 1}, (DWELLING, OUTDOOR, NON_RESIDENTIAL), {"": 1}, "evening"),
-    "other_false_alarms": FireKind(None, "False Alarm", {"AFA": 0.75, "False alarm - Good intent": 0.25}, (DWELLING, NON_RESIDENTIAL, OUTDOOR), {"": 1}, "daytime"),
-    "special_services": FireKind(None, "Special Service", {"Special Service": 1}, (ROAD_VEHICLE, DWELLING, OUTDOOR), {"": 1}, "daytime"),
+    "deliberate_primary_fires": FireKind("fire_incidents", "Fire", {"Primary Fire": 1},
+                                         (DWELLING, NON_RESIDENTIAL, OUTDOOR_STRUCTURE), {"Deliberate": 1}, "evening"),
+    "deliberate_vehicle_fires": FireKind("fire_incidents", "Fire", {"Primary Fire": 1}, (ROAD_VEHICLE,),
+                                         {"Deliberate": 1}, "overnight"),
+    "deliberate_secondary_fires": FireKind("fire_incidents", "Fire", {"Secondary Fire": 1},
+                                           (OUTDOOR, OUTDOOR_STRUCTURE), {"Deliberate": 1}, "evening"),
+    "accidental_fires": FireKind(None, "Fire", {"Primary Fire": 0.6, "Secondary Fire": 0.3, "Chimney Fire": 0.1},
+                                 (DWELLING, ROAD_VEHICLE, NON_RESIDENTIAL), {"Accidental": 0.9, "Not known": 0.1},
+                                 "daytime"),
+    "malicious_false_alarms": FireKind("fire_false_alarms", "False Alarm", {"False alarm - Malicious": 1},
+                                       (DWELLING, OUTDOOR, NON_RESIDENTIAL), {"": 1}, "evening"),
+    "other_false_alarms": FireKind(None, "False Alarm", {"AFA": 0.75, "False alarm - Good intent": 0.25},
+                                   (DWELLING, NON_RESIDENTIAL, OUTDOOR), {"": 1}, "daytime"),
+    "special_services": FireKind(None, "Special Service", {"Special Service": 1}, (ROAD_VEHICLE, DWELLING, OUTDOOR),
+                                 {"": 1}, "daytime"),
 }
-SPECIAL_SERVICE_TYPES = pd.Series({"RTC": 5, "Flooding": 3, "Lift Release": 2, "Effecting entry/exit": 3, "Assist other agencies": 2, "Medical Incident": 2, "Animal assistance incidents": 1, "Removal of objects from people": 1})
-ADDRESS_QUALIFIERS = pd.Series({"Correct incident location": 6, "Within same building": 2, "In street close to gazetteer location": 2, "On land associated with building": 1, "Open land/water - nearest gazetteer location": 1})
-OTHER_KINDS = {"violence_against_fire_employees": "Violence against employees", "dwelling_fires_no_smoke_alarm": "Dwelling fire - no smoke alarm"}
+SPECIAL_SERVICE_TYPES = pd.Series({"RTC": 5, "Flooding": 3, "Lift Release": 2, "Effecting entry/exit": 3,
+                                   "Assist other agencies": 2, "Medical Incident": 2, "Animal assistance incidents": 1,
+                                   "Removal of objects from people": 1})
+ADDRESS_QUALIFIERS = pd.Series({"Correct incident location": 6, "Within same building": 2,
+                                "In street close to gazetteer location": 2, "On land associated with building": 1,
+                                "Open land/water - nearest gazetteer location": 1})
+OTHER_KINDS = {"violence_against_fire_employees": "Violence against employees",
+               "dwelling_fires_no_smoke_alarm": "Dwelling fire - no smoke alarm"}
 # Station ground per Leicestershire district (others fall back to the district name).
 STATION_GROUNDS = {
     "E06000016": "Western", "E06000017": "Oakham", "E07000129": "Southern", "E07000130": "Loughborough",
@@ -68,10 +85,12 @@ def _kind_rows(ctx: Context, rng: np.random.Generator, stream: str, kind: FireKi
     return pd.DataFrame({
         "lsoa": lsoa, "stamp": timing.draw_times(rng, month, len(lsoa), kind.hourly),
         "IncidentGroup": kind.group, "StopCodeDescription": stop,
-        "SpecialServiceType": events.pick(rng, SPECIAL_SERVICE_TYPES, len(lsoa)) if kind.group == "Special Service" else "",
+        "SpecialServiceType": (events.pick(rng, SPECIAL_SERVICE_TYPES, len(lsoa))
+                               if kind.group == "Special Service" else ""),
         "PropertyCategory": np.array([p[0] for p in pairs], dtype=object)[chosen],
         "PropertyType": np.array([p[1] + " " for p in pairs], dtype=object)[chosen],  # LFB pads types with a space
-        "Motive": np.where(np.isin(stop, ["Primary Fire", "Secondary Fire", "Chimney Fire"]), events.pick(rng, pd.Series(kind.motives), len(lsoa)), ""),
+        "Motive": np.where(np.isin(stop, ["Primary Fire", "Secondary Fire", "Chimney Fire"]),
+                           events.pick(rng, pd.Series(kind.motives), len(lsoa)), ""),
     })
 
 
@@ -99,19 +118,23 @@ def write_incident_records(ctx: Context, quarter: Quarter, kinds: dict[str, Fire
         "IncidentNumber": np.char.add(np.char.zfill(np.arange(1, n + 1).astype(str), 6), "-" + quarter.label),
         "DateOfCall": day.strftime("%d %b %Y").to_numpy(), "CalYear": day.year.astype(str).to_numpy(),
         "TimeOfCall": clock, "HourOfCall": pd.Series(timing.time_text(stamps)).str.slice(0, 2).astype(int).astype(str),
-        **{c: frame[c] for c in ("IncidentGroup", "StopCodeDescription", "SpecialServiceType", "PropertyCategory", "PropertyType")},
+        **{c: frame[c] for c in ("IncidentGroup", "StopCodeDescription", "SpecialServiceType", "PropertyCategory",
+                                 "PropertyType")},
         "AddressQualifier": events.pick(rng, ADDRESS_QUALIFIERS, n),
         "Postcode_district": lsoas["outward_code"],
         "IncGeo_BoroughCode": lsoas["LAD19CD"], "IncGeo_BoroughName": lsoas["LAD19NM"].str.upper(),
         "ProperCase": lsoas["LAD19NM"], "IncGeo_WardCode": lsoas["WD19CD"],
         "IncGeo_WardName": lsoas["WD19NM"], "IncGeo_WardNameNew": lsoas["WD19NM"],
-        "Easting_m": np.where(exact, places.fixed(easting, 1), ""), "Northing_m": np.where(exact, places.fixed(northing, 1), ""),
+        "Easting_m": np.where(exact, places.fixed(easting, 1), ""),
+        "Northing_m": np.where(exact, places.fixed(northing, 1), ""),
         "Easting_rounded": (np.round(easting / 50) * 50).astype(int).astype(str),
         "Northing_rounded": (np.round(northing / 50) * 50).astype(int).astype(str),
         "Latitude": np.where(exact, places.fixed(lat, 10), ""), "Longitude": np.where(exact, places.fixed(lon, 10), ""),
         "FRS": ctx.area.lsoas["PFA19NM"].iloc[0], "IncidentStationGround": station,
-        "FirstPumpArriving_AttendanceTime": places.fixed(attendance, 1), "FirstPumpArriving_DeployedFromStation": station,
-        "NumStationsWithPumpsAttending": "1.0", "NumPumpsAttending": places.fixed(pumps, 1), "PumpCount": pumps.astype(str),
+        "FirstPumpArriving_AttendanceTime": places.fixed(attendance, 1),
+        "FirstPumpArriving_DeployedFromStation": station,
+        "NumStationsWithPumpsAttending": "1.0", "NumPumpsAttending": places.fixed(pumps, 1),
+        "PumpCount": pumps.astype(str),
         "PumpMinutesRounded": places.fixed(pump_minutes, 1),
         "Notional Cost (£)": places.fixed(pump_minutes / 60 * PUMP_HOUR_COST, 1),
         "NumCalls": places.fixed(1 + rng.poisson(0.3, n), 1), "Motive": frame["Motive"],
@@ -122,10 +145,11 @@ def write_incident_records(ctx: Context, quarter: Quarter, kinds: dict[str, Fire
 def write_other_incidents(ctx: Context, quarter: Quarter) -> Path:
     rng = ctx.rng("fire", "other", quarter.label)
     frames = []
-    for i, month in ctx.months(quarter):
+    for _, month in ctx.months(quarter):
         for stream, label in OTHER_KINDS.items():
             lsoa = events.draw_lsoas(rng, ctx.expected(MONTHLY_RATES[stream].monthly))
-            frames.append(pd.DataFrame({"lsoa": lsoa, "kind": label, "stamp": timing.draw_times(rng, month, len(lsoa), "evening")}))
+            frames.append(pd.DataFrame({"lsoa": lsoa, "kind": label,
+                                        "stamp": timing.draw_times(rng, month, len(lsoa), "evening")}))
     frame = pd.concat(frames, ignore_index=True).sort_values(["stamp", "lsoa"], kind="stable", ignore_index=True)
     point = ctx.points.pick(rng, frame["lsoa"].to_numpy())
     path = ctx.folder("fire", quarter) / f"fire_other_incidents_{quarter.label}.csv"

@@ -43,9 +43,11 @@ SUPPLEMENTARY_HOSTS = _codes(S720=3, S525=2, S010=2, R55X=2)  # Y90/Y91 ride on 
 SUPPLEMENTARY_CODES = _codes(Y900=1, Y904=1, Y906=2, Y909=2, Y910=1, Y911=2, Y919=1)
 FALL_CAUSES = _codes(W010=2, W190=3, W180=1)
 MENTAL_HEALTH_SPECIALTIES = _codes(**{"710": 10, "711": 3, "712": 1, "713": 1, "715": 4, "720": 1, "722": 2, "723": 1})
-OTHER_SPECIALTIES = _codes(**{"100": 4, "101": 2, "110": 5, "120": 3, "130": 4, "300": 5, "320": 3, "330": 3, "420": 2, "502": 3})
+OTHER_SPECIALTIES = _codes(**{"100": 4, "101": 2, "110": 5, "120": 3, "130": 4, "300": 5, "320": 3, "330": 3, "420": 2,
+                              "502": 3})
 AMBULANCE_COMPLAINTS = _codes(**{"Assault / sexual assault": 35, "Stab / gunshot / penetrating trauma": 5})
-AMBULANCE_OTHER = _codes(**{"Overdose / poisoning": 25, "Unconscious / fainting (alcohol)": 20, "Traffic / transportation incident": 15})
+AMBULANCE_OTHER = _codes(**{"Overdose / poisoning": 25, "Unconscious / fainting (alcohol)": 20,
+                            "Traffic / transportation incident": 15})
 NATURE_OF_CALL = _codes(Emergency=70, Urgent=25, Routine=5)
 
 # Breakdown of the ~300 CSP-coded spells a month (rates.MONTHLY_RATES["csp_hospital_admissions"]).
@@ -87,7 +89,8 @@ def _spells(ctx: Context, rng: np.random.Generator, kind: str, monthly: float, m
         age = 16 + rng.gamma(2.0, 9.0, n).astype(int)
     elif kind == "substance":
         cause = blank
-        diagnoses = [events.pick(rng, SUBSTANCE_DIAGNOSES, n), _pick_or_blank(rng, SUBSTANCE_SECONDARY, n, 0.6), blank, blank]
+        diagnoses = [events.pick(rng, SUBSTANCE_DIAGNOSES, n), _pick_or_blank(rng, SUBSTANCE_SECONDARY, n, 0.6),
+                     blank, blank]
         age = 18 + rng.gamma(3.0, 10.0, n).astype(int)
     elif kind == "toxic_alcohol":
         cause = events.pick(rng, TOXIC_CAUSES, n)
@@ -99,7 +102,8 @@ def _spells(ctx: Context, rng: np.random.Generator, kind: str, monthly: float, m
         age = 18 + rng.gamma(3.0, 12.0, n).astype(int)
     else:
         cause = blank
-        diagnoses = [events.pick(rng, background, n), *(_pick_or_blank(rng, background, n, share) for share in (0.6, 0.35, 0.2))]
+        diagnoses = [events.pick(rng, background, n),
+                     *(_pick_or_blank(rng, background, n, share) for share in (0.6, 0.35, 0.2))]
         age = rng.integers(0, 96, n)
     return Spells(lsoa, admitted, diagnoses, cause, np.minimum(age, 99),
                   np.full(n, kind != "other") | (rng.random(n) < 0.4))
@@ -109,7 +113,8 @@ def _fyear(days: np.ndarray) -> np.ndarray:
     """HES FYEAR: the financial year, e.g. 2223 for April 2022 to March 2023."""
     stamp = pd.DatetimeIndex(days)
     start = np.where(stamp.month >= 4, stamp.year, stamp.year - 1)
-    return np.char.add(np.char.zfill((start % 100).astype(str), 2), np.char.zfill(((start + 1) % 100).astype(str), 2)).astype(object)
+    return np.char.add(np.char.zfill((start % 100).astype(str), 2),
+                       np.char.zfill(((start + 1) % 100).astype(str), 2)).astype(object)
 
 
 def background_diagnoses(reference_dir: Path) -> pd.Series:
@@ -158,11 +163,13 @@ def write_hes_apc(ctx: Context, quarter: Quarter, quarter_index: int, kinds: dic
         "ADMIMETH": np.where(emergency[spell], "21", "11"), "ADMISORC": "19",
         "CAUSE_3": pd.Series(cause[spell]).str.slice(0, 3), "CAUSE_4": cause[spell], "CLASSPAT": "1",
         "DIAG_3_CONCAT": concat4.str.replace(r"([A-Z]\d{2})[0-9X]", r"\1", regex=True),
-        "DIAG_4_CONCAT": concat4, "DIAG_COUNT": places.fixed((concat4 != "").to_numpy() + concat4.str.count(",").to_numpy(), 1),
+        "DIAG_4_CONCAT": concat4,
+        "DIAG_COUNT": places.fixed((concat4 != "").to_numpy() + concat4.str.count(",").to_numpy(), 1),
         "DISDATE": np.where(last, timing.date_text(disdate), ""), "DISDEST": np.where(last, "19", "98"),
         "DISMETH": np.where(last, "1", "8"), "EPIDUR": episode_days.astype(str), "EPIEND": timing.date_text(epiend),
         "EPIORDER": epiorder.astype(str), "EPISTART": timing.date_text(epistart), "EPISTAT": "3", "EPITYPE": "1",
-        "FAE": (epiorder == 1).astype(int).astype(str), "FCE": "1", "MAINSPEF": np.where(emergency[spell], "180", "300"),
+        "FAE": (epiorder == 1).astype(int).astype(str), "FCE": "1",
+        "MAINSPEF": np.where(emergency[spell], "180", "300"),
         "PROCODE3": PROVIDER, "RESLADST_ONS": lsoas["LAD19CD"].to_numpy()[lsoa[spell]],
         "SEX": np.where(rng.random(spells) < 0.6, "1", "2")[position],
         "SPELBGIN": np.where(epiorder == 1, "2", "0"), "SPELDUR": spell_days.astype(str),
@@ -195,9 +202,11 @@ def write_hes_op(ctx: Context, quarter: Quarter, quarter_index: int) -> Path:
                                                   events.pick(rng, OTHER_SPECIALTIES, other))]),
             "firstatt": np.concatenate([np.where(rng.random(first) < 0.85, "1", "3"),
                                         np.where(mh_follow_up, np.where(rng.random(other) < 0.8, "2", "4"),
-                                                 events.pick(rng, pd.Series({"1": 3, "2": 6, "3": 0.5, "4": 1}), other))]),
+                                                 events.pick(rng, pd.Series({"1": 3, "2": 6, "3": 0.5, "4": 1}),
+                                                             other))]),
             "attended": np.concatenate([np.where(rng.random(first) < 0.9, "5", "6"),
-                                        np.where(mh_follow_up, "5", events.pick(rng, pd.Series({"5": 85, "6": 5, "3": 10}), other))]),
+                                        np.where(mh_follow_up, "5",
+                                                 events.pick(rng, pd.Series({"5": 85, "6": 5, "3": 10}), other))]),
             "lsoa": rng.choice(len(population), size=first + other, p=population / population.sum()),
         }))
     frame = pd.concat(frames, ignore_index=True).sort_values(["stamp", "lsoa"], kind="stable", ignore_index=True)
@@ -246,7 +255,9 @@ def write_ambulance(ctx: Context, quarter: Quarter) -> Path:
     for index, month in ctx.months(quarter):
         multipliers = ctx.multipliers(index, month)
         nte = multipliers.nte_night_share() > 0
-        violent = events.draw_lsoas(rng, ctx.expected(monthly * violent_share, np.where(nte, signals.NTE_VIOLENCE_MULTIPLIER, 1.0)))
+        violent = events.draw_lsoas(rng,
+                                    ctx.expected(monthly * violent_share,
+                                                 np.where(nte, signals.NTE_VIOLENCE_MULTIPLIER, 1.0)))
         stamps = timing.draw_times(rng, month, len(violent), "late_evening", "weekend")
         night = rng.random(len(violent)) < multipliers.nte_night_share()[violent]
         stamps[night] = timing.draw_nte_night_times(rng, month, int(night.sum()))

@@ -39,18 +39,23 @@ CHILD_SHARE, UNKNOWN_AGE_SHARE = 0.11, 0.01
 AGE_BAND_EDGES = np.array([0, 6, 11, 16, 21, 26, 36, 46, 56, 66, 76])  # STATS19 bands 1..11
 INJURY_BASED_SHARE = 0.85  # collisions reported through injury-based systems (CRASH)
 
-EXCLUSION_REASONS = pd.Series({"PD": 34, "PP": 15, "VA": 11, "OT": 17, "PA": 5, "VP": 5, "DA": 3, "DM": 3, "BU": 1, "TH": 1, "RA": 1, "SM": 1})
+EXCLUSION_REASONS = pd.Series({"PD": 34, "PP": 15, "VA": 11, "OT": 17, "PA": 5, "VP": 5, "DA": 3, "DM": 3, "BU": 1,
+                               "TH": 1, "RA": 1, "SM": 1})
 PUPIL_GENDER = pd.Series({"M": 72, "F": 27, "U": 1})
-SCHOOL_KINDS = pd.Series({"Academy": 4, "Community College": 2, "High School": 2, "Primary School": 3, "C of E Primary School": 1})
+SCHOOL_KINDS = pd.Series({"Academy": 4, "Community College": 2, "High School": 2, "Primary School": 3,
+                          "C of E Primary School": 1})
 SCHOOLS_PER_10K_RESIDENTS = 0.8
-RACIAL_INCIDENT_TYPES = pd.Series({"Verbal abuse": 45, "Physical assault": 12, "Damage to property": 12, "Graffiti": 8, "Written / online abuse": 15, "Other": 8})
-RACIAL_INCIDENT_PLACES = pd.Series({"Street": 35, "Home": 20, "School": 12, "Shop / business premises": 12, "Public transport": 6, "Workplace": 8, "Online": 7})
+RACIAL_INCIDENT_TYPES = pd.Series({"Verbal abuse": 45, "Physical assault": 12, "Damage to property": 12, "Graffiti": 8,
+                                   "Written / online abuse": 15, "Other": 8})
+RACIAL_INCIDENT_PLACES = pd.Series({"Street": 35, "Home": 20, "School": 12, "Shop / business premises": 12,
+                                    "Public transport": 6, "Workplace": 8, "Online": 7})
 
 
 def _stamp_parts(stamps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     day = pd.to_datetime(timing.date_text(stamps))
     # STATS19 day_of_week: 1 = Sunday ... 7 = Saturday.
-    return day.strftime("%d/%m/%Y").to_numpy(), ((day.dayofweek.to_numpy() + 1) % 7 + 1).astype(str), timing.time_text(stamps)
+    weekday = ((day.dayofweek.to_numpy() + 1) % 7 + 1).astype(str)
+    return day.strftime("%d/%m/%Y").to_numpy(), weekday, timing.time_text(stamps)
 
 
 def _casualty_ages(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -62,7 +67,7 @@ def _casualty_ages(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def write_stats19(ctx: Context, quarter: Quarter) -> list[Path]:
     rng = ctx.rng("local_authority", "stats19", quarter.label)
-    collisions, casualties = [], []
+    collisions = []
     for _, month in ctx.months(quarter):
         lsoa = events.draw_lsoas(rng, ctx.expected(MONTHLY_RATES["road_collisions"].monthly))
         stamps = np.sort(timing.draw_times(rng, month, len(lsoa), "rush_hours"))
@@ -83,7 +88,8 @@ def write_stats19(ctx: Context, quarter: Quarter) -> list[Path]:
     # reporting; certain for injury-based reports, estimated for slight casualties otherwise.
     p_serious = np.where(cas["severity"].eq(2), 1.0,
                          np.where(injury_based[cas["collision"]], 0.0, rng.uniform(0.03, 0.3, m)))
-    p_serious = np.where(cas["severity"].eq(1), 0.0, np.where(cas["severity"].eq(3) & injury_based[cas["collision"]], 0.0, p_serious))
+    p_serious = np.where(cas["severity"].eq(1), 0.0,
+                         np.where(cas["severity"].eq(3) & injury_based[cas["collision"]], 0.0, p_serious))
     p_slight = np.where(cas["severity"].eq(1), 0.0, 1 - p_serious)
     severity = cas.groupby("collision")["severity"].min().to_numpy()
     col_serious = 1 - pd.Series(1 - p_serious).groupby(cas["collision"]).prod().to_numpy()
@@ -122,7 +128,8 @@ def write_stats19(ctx: Context, quarter: Quarter) -> list[Path]:
     age = cas["age"].to_numpy()
     band = np.where(age < 0, -1, np.searchsorted(AGE_BAND_EDGES, age, side="right"))
     write_csv(casualty_path, list(cas_head.columns), {
-        "collision_index": col["index"].to_numpy()[cas["collision"]], "collision_year": col["year"].to_numpy()[cas["collision"]],
+        "collision_index": col["index"].to_numpy()[cas["collision"]],
+        "collision_year": col["year"].to_numpy()[cas["collision"]],
         "collision_ref_no": col["ref"].to_numpy()[cas["collision"]],
         "vehicle_reference": "1", "casualty_reference": cas["casualty_reference"].astype(str),
         **{c: cas_context[c] for c in CASUALTY_CONTEXT},
@@ -145,11 +152,13 @@ def make_schools(ctx: Context) -> pd.DataFrame:
     home = np.sort(rng.choice(len(lsoas), size=count, replace=False, p=population / population.sum()))
     kind = events.pick(rng, SCHOOL_KINDS, count)
     ward = lsoas["WD19NM"].to_numpy()[home]
-    street = pd.Series(rng.choice(places.STREET_STEMS, count)) + " " + pd.Series(rng.choice(places.STREET_SUFFIXES, count))
+    street = (pd.Series(rng.choice(places.STREET_STEMS, count)) + " "
+              + pd.Series(rng.choice(places.STREET_SUFFIXES, count)))
     return pd.DataFrame({
         "lsoa": home,
         "name": pd.Series(ward) + " " + pd.Series(kind),
-        "address": pd.Series(rng.integers(1, 120, count).astype(str)) + " " + street + ", " + pd.Series(ward) + ", " + lsoas["LAD19NM"].to_numpy()[home],
+        "address": (pd.Series(rng.integers(1, 120, count).astype(str)) + " " + street + ", " + pd.Series(ward)
+                    + ", " + lsoas["LAD19NM"].to_numpy()[home]),
         "secondary": ~pd.Series(kind).str.contains("Primary").to_numpy(),
         "weight": np.where(~pd.Series(kind).str.contains("Primary").to_numpy(), 6.0, 1.0),
     })
@@ -187,7 +196,8 @@ def _located_events(ctx: Context, rng: np.random.Generator, quarter: Quarter, st
     for index, month in ctx.months(quarter):
         factor = ctx.multipliers(index, month).seasonal(stream)
         lsoa = events.draw_lsoas(rng, ctx.expected(MONTHLY_RATES[stream].monthly, factor))
-        frames.append(pd.DataFrame({"lsoa": lsoa, "stamp": timing.draw_times(rng, month, len(lsoa), hourly, "weekend")}))
+        frames.append(pd.DataFrame({"lsoa": lsoa,
+                                    "stamp": timing.draw_times(rng, month, len(lsoa), hourly, "weekend")}))
     return pd.concat(frames, ignore_index=True).sort_values(["stamp", "lsoa"], kind="stable", ignore_index=True)
 
 

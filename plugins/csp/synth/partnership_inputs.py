@@ -40,7 +40,8 @@ TASKING = {
                  "Licensing Sergeant", "{district} NPT"),
     "criminal_damage_arson": ("Repeat deliberate refuse and bin fires",
                               "Fire service arson reduction visits; early bin collection; CCTV deployed",
-                              "No further fires in the month after", "Arson Reduction Officer", "Leicestershire Fire and Rescue Service"),
+                              "No further fires in the month after", "Arson Reduction Officer",
+                              "Leicestershire Fire and Rescue Service"),
     "road_danger": ("Speeding complaints and collisions on a rural route",
                     "Speed checks; community speed watch; highways review of the junction",
                     "Highways scheme programmed", "Road Safety Officer", "{district} Road Safety Partnership"),
@@ -61,8 +62,10 @@ def _consultation(ctx: Context, rng: np.random.Generator, csps: pd.DataFrame) ->
     csp_col = np.repeat(csps["CSP19CD"].to_numpy(), len(themes))
     theme_col = np.tile(themes, len(csps))
     share[(csp_col == signals.TREND_CSP) & (theme_col == signals.TREND_THEME)] = 0.64
-    respondents = np.repeat((csps["population"].to_numpy() / 250 * rng.uniform(0.8, 1.2, len(csps))).astype(int), len(themes))
-    return {"csp_code": csp_col, "theme": theme_col, "share_concerned": _two_decimals(share), "respondents": respondents.astype(str)}
+    respondents = np.repeat((csps["population"].to_numpy() / 250 * rng.uniform(0.8, 1.2, len(csps))).astype(int),
+                            len(themes))
+    return {"csp_code": csp_col, "theme": theme_col, "share_concerned": _two_decimals(share),
+            "respondents": respondents.astype(str)}
 
 
 def _two_decimals(values: np.ndarray) -> np.ndarray:
@@ -76,8 +79,10 @@ def _plan(ctx: Context, rng: np.random.Generator, csps: pd.DataFrame) -> dict:
         themes = list(rng.choice(list(PLAN_MEASURES), size=3, replace=False))
         if code == signals.TREND_CSP and signals.TREND_THEME not in themes:
             themes[0] = signals.TREND_THEME
-        rows += [(code, theme, PLAN_MEASURES[theme], f"{first.label}-{last.label}", str(TARGET_CHANGE_PCT[theme])) for theme in sorted(themes)]
-    frame = pd.DataFrame(rows, columns=["csp_code", "priority_theme", "measure", "baseline_period", "target_change_pct"])
+        rows += [(code, theme, PLAN_MEASURES[theme], f"{first.label}-{last.label}",
+                  str(TARGET_CHANGE_PCT[theme])) for theme in sorted(themes)]
+    frame = pd.DataFrame(rows,
+                         columns=["csp_code", "priority_theme", "measure", "baseline_period", "target_change_pct"])
     return {c: frame[c] for c in frame.columns}
 
 
@@ -109,7 +114,7 @@ def _tasking_log(ctx: Context, rng: np.random.Generator, csps: pd.DataFrame) -> 
     lsoas = ctx.area.lsoas
     rows = []
     for quarter in ctx.quarters:
-        for code, name in zip(csps["CSP19CD"], csps["CSP19NM"]):
+        for code, name in zip(csps["CSP19CD"], csps["CSP19NM"], strict=True):
             district = lsoas.loc[lsoas["CSP19CD"] == code, "LAD19NM"].iloc[0]
             for theme in sorted(rng.choice(list(TASKING), size=2, replace=False)):
                 problem, actions, outcome, role, team = TASKING[theme]
@@ -118,7 +123,9 @@ def _tasking_log(ctx: Context, rng: np.random.Generator, csps: pd.DataFrame) -> 
                 rows.append((code, raised.isoformat(), problem, theme,
                              f"{role}, {team.format(district=district, csp=name)}", actions,
                              outcome if status != "open" else "", status))
-    frame = pd.DataFrame(rows, columns=["csp_code", "raised_date", "problem", "theme", "owner", "actions", "outcome", "status"])
+    frame = pd.DataFrame(rows,
+                         columns=["csp_code", "raised_date", "problem", "theme", "owner", "actions", "outcome",
+                                  "status"])
     return {c: frame[c] for c in frame.columns}
 
 
@@ -127,9 +134,11 @@ def generate(ctx: Context, folder: Path) -> list[Path]:
     csps = ctx.area.lsoas.groupby(["CSP19CD", "CSP19NM"], as_index=False, sort=True)["population"].sum()
     files = {
         "consultation.csv": (["csp_code", "theme", "share_concerned", "respondents"], _consultation(ctx, rng, csps)),
-        "plan.csv": (["csp_code", "priority_theme", "measure", "baseline_period", "target_change_pct"], _plan(ctx, rng, csps)),
+        "plan.csv": (["csp_code", "priority_theme", "measure", "baseline_period", "target_change_pct"],
+                     _plan(ctx, rng, csps)),
         "initiative_areas.csv": (["area_role", "lsoa_code", "initiative_start"], _initiative_areas(ctx)),
-        "tasking_log.csv": (["csp_code", "raised_date", "problem", "theme", "owner", "actions", "outcome", "status"], _tasking_log(ctx, rng, csps)),
+        "tasking_log.csv": (["csp_code", "raised_date", "problem", "theme", "owner", "actions", "outcome", "status"],
+                            _tasking_log(ctx, rng, csps)),
         # Its own random stream, so the other files keep their bytes.
         "capacity.csv": (["csp_code", "theme", "capacity_rating", "rated_by"],
                          _capacity(ctx, ctx.rng("partnership", "capacity"), csps)),

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pyproj import Transformer
 
+from csp.geometry import to_british_grid
 from csp.synth.areas import SynthArea
 
 POINTS_PER_LSOA = 6
@@ -33,9 +33,6 @@ LANDMARKS = (
     "Park/Open Space", "Nightclub", "Further/Higher Educational Building", "Bus/Coach Station",
     "Hospital", "Theatre/Concert Hall", "Conference/Exhibition Centre",
 )
-
-_TO_OSGB = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-
 
 @dataclass(frozen=True)
 class Points:
@@ -62,7 +59,7 @@ def jitter(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
 
 def to_osgb(longitude: np.ndarray, latitude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 -> OSGB36 British National Grid easting, northing (metres, rounded)."""
-    easting, northing = _TO_OSGB.transform(longitude, latitude)
+    easting, northing = to_british_grid(longitude=longitude, latitude=latitude)
     return np.round(easting).astype(int), np.round(northing).astype(int)
 
 

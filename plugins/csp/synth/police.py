@@ -103,7 +103,8 @@ def _month_events(ctx: Context, month_index: int, month, stream: str, monthly: f
 def quarter_events(ctx: Context, quarter: Quarter, streams: dict[str, float]) -> pd.DataFrame:
     frames = [_month_events(ctx, index, month, stream, monthly)
               for index, month in ctx.months(quarter) for stream, monthly in streams.items()]
-    return pd.concat(frames, ignore_index=True).sort_values(["stamp", "lsoa", "stream"], kind="stable", ignore_index=True)
+    return (pd.concat(frames, ignore_index=True)
+            .sort_values(["stamp", "lsoa", "stream"], kind="stable", ignore_index=True))
 
 
 def _located(ctx: Context, rng: np.random.Generator, frame: pd.DataFrame) -> dict[str, object]:

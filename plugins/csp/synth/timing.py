@@ -74,7 +74,8 @@ def draw_nte_night_times(rng: np.random.Generator, month: date, count: int) -> n
     evenings, mornings = dates[np.isin(weekday, [4, 5])], dates[np.isin(weekday, [5, 6])]
     slot_day = np.concatenate([np.repeat(evenings, 3), np.repeat(mornings, 3)])
     slot_hour = np.concatenate([np.tile(NTE_EVENING_HOURS, len(evenings)), np.tile(NTE_MORNING_HOURS, len(mornings))])
-    slot_weight = np.concatenate([np.tile(NTE_HOUR_WEIGHTS[:3], len(evenings)), np.tile(NTE_HOUR_WEIGHTS[3:], len(mornings))])
+    slot_weight = np.concatenate([np.tile(NTE_HOUR_WEIGHTS[:3], len(evenings)),
+                                  np.tile(NTE_HOUR_WEIGHTS[3:], len(mornings))])
     slot = rng.choice(len(slot_day), size=count, p=slot_weight / slot_weight.sum())
     minute = rng.integers(0, 60, size=count)
     return slot_day[slot].astype("datetime64[m]") + (slot_hour[slot] * 60 + minute).astype("timedelta64[m]")

@@ -12,7 +12,7 @@ Airflow), on which host and with which code version (csp.provenance).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pandas as pd
 import pyarrow as pa
@@ -66,7 +66,7 @@ def load_audit(provenance: dict | None = None) -> dict:
     host and code version."""
     full = audit.complete({k: v for k, v in (provenance or {}).items() if k in audit.TASK_FIELDS})
     run = f"{full['dag_id']}/{full['run_id']}" if full["dag_id"] and full["run_id"] else None
-    return {"loaded_at": datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0),
+    return {"loaded_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
             "loaded_by_run": run, "loaded_on_host": full["hostname"], "code_version": full["code_version"]}
 
 

@@ -11,6 +11,7 @@ from csp.quarters import Quarter
 from csp.registry import DATASETS
 from csp.staging import Staging
 from csp.themes import CLASSIFICATIONS, MEASURE_THEMES, SECONDARY_THEME_RULES, THEME_RULES
+from csp.warehouse import crime_severity
 
 HOUSEHOLDS = "census2021_ts054_households_by_tenure_lsoa21_EW.csv"
 # Types a table's frame cannot always show (it is empty before the first return is staged).
@@ -63,12 +64,10 @@ def households(settings: Settings) -> pd.DataFrame:
 
 def css_weights(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """ONS Crime Severity Score weights: by Home Office offence code (exact, for force extracts)
-    and by police.uk crime type (the mean over its codes, csp.analysis.harm)."""
-    from csp.analysis import harm
-
-    by_code = pd.read_csv(settings.reference_dir / harm.CSS_FILE, dtype={"ho_offence_code": str},
+    and by police.uk crime type (the mean over its codes, csp.warehouse.crime_severity)."""
+    by_code = pd.read_csv(settings.reference_dir / crime_severity.CSS_FILE, dtype={"ho_offence_code": str},
                           usecols=["ho_offence_code", "css_weight"])
-    by_type = harm.css_weights(settings.reference_dir)[["category", "css_weight"]]
+    by_type = crime_severity.css_weights(settings.reference_dir)[["category", "css_weight"]]
     return by_code.rename(columns={"ho_offence_code": "offence_code"}), by_type
 
 

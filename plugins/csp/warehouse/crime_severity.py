@@ -1,4 +1,6 @@
-"""Harm weighting: counts times the ONS Crime Severity Score weight of their police.uk crime type.
+"""Harm weights, a reference table: the ONS Crime Severity Score weight of each Home Office offence
+code and of each police.uk crime type (reference.css_offence_weights, reference.css_crime_type_weights;
+the models weight police crimes with them, core.fact_event.harm_weight).
 
 Method
 ------
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 CSS_FILE = Path("crime_severity") / "css_weights_by_ho_offence_code.csv"
@@ -55,31 +56,3 @@ def css_weights(reference_dir: Path | str | None = None, *, statistic: str = "me
            .rename(columns={statistic: "css_weight", "size": "n_offence_codes"}).reset_index())
     out["statistic"] = statistic
     return out.sort_values("css_weight", ascending=False, ignore_index=True)
-
-
-def apply_weights(
-    counts: pd.DataFrame,
-    weights: pd.DataFrame,
-    *,
-    category_col: str = "category",
-    events_col: str = "events",
-) -> pd.DataFrame:
-    """``counts`` with css_weight and harm (= events x weight) added; NaN where no weight."""
-    if {category_col, events_col} - set(counts.columns):
-        raise ValueError(f"counts needs columns {category_col!r} and {events_col!r}")
-    w = weights.set_index("category")["css_weight"]
-    weight = _canonical(counts[category_col]).map(w).to_numpy(dtype=float)
-    return counts.assign(css_weight=weight,
-                         harm=counts[events_col].to_numpy(dtype=float) * weight)
-
-
-def harm_totals(
-    counts: pd.DataFrame, weights: pd.DataFrame, *, by: list[str] | str = "theme",
-    category_col: str = "category", events_col: str = "events",
-) -> pd.DataFrame:
-    """Events and harm summed by ``by``, with unweighted_events counting rows with no weight."""
-    by = [by] if isinstance(by, str) else list(by)
-    w = apply_weights(counts, weights, category_col=category_col, events_col=events_col)
-    w = w.assign(unweighted_events=np.where(np.isnan(w["css_weight"]), w[events_col], 0))
-    return (w.groupby(by, dropna=False)[[events_col, "harm", "unweighted_events"]]
-            .sum(min_count=1).fillna({"harm": 0.0}).reset_index())

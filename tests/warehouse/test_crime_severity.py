@@ -1,17 +1,14 @@
-"""csp.analysis.harm: CSS weights per police.uk crime type, checked against the source join file."""
+"""csp.warehouse.crime_severity: CSS weights per police.uk crime type, checked against the source join
+file. The reference data is part of the project (../shared/data): a missing folder fails, never skips."""
 from __future__ import annotations
-
-import math
 
 import pandas as pd
 import pytest
 
-from csp.analysis.harm import POLICE_UK_CRIME_TYPES, apply_weights, css_weights, harm_totals
 from csp.config import settings
+from csp.warehouse.crime_severity import POLICE_UK_CRIME_TYPES, css_weights
 
 REF = settings().reference_dir
-pytestmark = pytest.mark.skipif(not (REF / "crime_severity").is_dir(),
-                                reason=f"reference data not found at {REF}")
 
 
 def test_weights_equal_the_mean_over_offence_codes_of_the_mopd_join_file():
@@ -29,18 +26,18 @@ def test_weights_equal_the_mean_over_offence_codes_of_the_mopd_join_file():
         "Violence and sexual offences", "css_weight"]
 
 
-def test_apply_weights_and_totals():
-    w = css_weights(REF)
-    burglary = w.set_index("category").loc["Burglary", "css_weight"]
-    counts = pd.DataFrame({"theme": ["acquisitive", "acquisitive", "asb"],
-                           "category": ["Burglary", "BURGLARY", "Anti-social behaviour"],
-                           "events": [10, 0, 50]})
-    out = apply_weights(counts, w)
-    assert out["harm"].iloc[0] == pytest.approx(10 * burglary)
-    assert out["harm"].iloc[1] == 0
-    assert math.isnan(out["harm"].iloc[2])  # ASB has no CSS weight: missing, not zero
-    tot = harm_totals(counts, w).set_index("theme")
-    assert tot.loc["acquisitive", "harm"] == pytest.approx(10 * burglary)
-    assert tot.loc["asb", "unweighted_events"] == 50 and tot.loc["asb", "harm"] == 0
+def test_weights_are_per_type_with_anti_social_behaviour_unweighted_and_a_checked_statistic():
+    weights = css_weights(REF).set_index("category")
+    assert "Anti-social behaviour" not in weights.index  # not a crime: no weight, never a zero
+    assert (weights["css_weight"] > 0).all() and (weights["n_offence_codes"] >= 1).all()
     with pytest.raises(ValueError):
         css_weights(REF, statistic="mode")
+
+
+def test_reference_tables_carry_the_weights(workspace):
+    from csp.warehouse import reference
+
+    by_code, by_type = reference.css_weights(workspace)
+    assert by_code["offence_code"].is_unique and by_code["css_weight"].notna().all()
+    assert by_type.set_index("category")["css_weight"].to_dict() == css_weights(REF).set_index(
+        "category")["css_weight"].to_dict()

@@ -1,0 +1,63 @@
+"""The one Jinja2 environment: autoescaping on, templates from report_templates/, CSS inlined so
+each page is one self-contained file. A shared leaf: the reports and ingest's validation page
+(csp.quality) both render through it, neither through the other."""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from csp import safe_paths
+from csp.config import PROJECT_DIR
+
+TEMPLATES = PROJECT_DIR / "report_templates"
+# Ingest's page, not a report's: it is not part of what renders a report (csp.reports.readiness).
+VALIDATION_TEMPLATE = "validation.html.j2"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["thousands"] = lambda n: "n/a" if missing(n) else f"{int(n):,}"
+    env.filters["pct"] = percent_change
+    env.filters["qvalue"] = q_value
+    env.filters["decimal"] = decimal
+    env.filters["label"] = lambda s: "" if s is None else str(s).replace("_", " ")
+    return env
+
+
+def percent_change(value) -> str:
+    """'+12%', '-3%', '0%'; 'n/a' where no change is shown (None or NaN from pandas)."""
+    if missing(value):
+        return "n/a"
+    rounded = round(value)
+    return "0%" if rounded == 0 else f"{rounded:+d}%"
+
+
+def missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def q_value(value) -> str:
+    """An FDR-adjusted p-value as analysts read it: '< 0.001' rather than 3.2e-07."""
+    if missing(value):
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def decimal(value, places: int = 1) -> str:
+    return "n/a" if missing(value) else f"{value:,.{places}f}"
+
+
+def render(template: str, context: dict, path: Path) -> Path:
+    html = environment().get_template(template).render(**context)
+    safe_paths.write_text(path, html)  # inside out/, through no link, never half-written
+    return path
