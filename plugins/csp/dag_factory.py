@@ -206,33 +206,19 @@ the same files changes nothing.
 
         from csp import ingest
         from csp.config import settings
-        from csp.key_rotation import KeyRotationError
+        from csp.key_generations import KeyRotationError
         from csp.notify import alert_late_return
         from csp.provenance import task_provenance
-        from csp.safe_paths import RefusedFile
-        from csp.staging import REJECTED
 
-        provenance = task_provenance(context)
-        newest_before = ingest.newest_version(settings(), dataset.id, _quarter(context))
         try:
-            entry = ingest.ingest_return(settings(), dataset.id, _quarter(context), provenance=provenance)
-        except KeyRotationError as error:
-            raise AirflowFailException(str(error)) from error  # retrying cannot change the key
-        except (ingest.MultiQuarterFile, RefusedFile) as error:  # RefusedFile: SourceError, UnsafePath
-            # Not transient: record the refusal in the ledger, fail without retry, alert.
-            ingest.record_refused(settings(), dataset.id, _quarter(context), str(error),
-                                  provenance=provenance)
-            raise AirflowFailException(str(error)) from error
-        if entry.status == REJECTED:
-            # A data-quality rejection is not transient: fail now, no retry, and alert.
-            raise AirflowFailException(
-                f"{entry.return_id} rejected: {'; '.join(entry.failures)} "
-                f"(see {entry.validation_report} beside the staged version)"
-            )
-        if entry.version != newest_before and (late := ingest.late_arrival(entry)):
-            alert_late_return(late, context)  # once, by the call that staged it, not on re-runs
-        yield Metadata(asset, extra=entry.asset_extra())
-        return entry.asset_extra()
+            received = ingest.receive_return(settings(), dataset.id, _quarter(context),
+                                             provenance=task_provenance(context))
+        except (KeyRotationError, ingest.ReturnRefused, ingest.ReturnRejected) as error:
+            raise AirflowFailException(str(error)) from error  # not transient: no retry, alert
+        if received.late:
+            alert_late_return(received.late, context)
+        yield Metadata(asset, extra=received.entry.asset_extra())
+        return received.entry.asset_extra()
 
     @task.short_circuit(task_id="is_supplied", execution_timeout=execution_timeout("is_supplied"), doc_md=f"""
 **{dataset.title}** is an extra source, not mandated by SI 2007/1831: it is ingested when the

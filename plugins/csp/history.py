@@ -3,11 +3,11 @@ financial year of HES) is split into per-quarter files in the landing folders, t
 quarter is ingested by the same task callable the authority DAG runs (csp.ingest). The
 quarterly path itself refuses such a file and names this command (``csp history``).
 
-Rows are split by the date column of their format. A row whose date cannot be read goes to
-the earliest quarter of the file, where the ingest quarantines it with its reason: nothing
-is dropped here. A date that cannot be (after today, or before the platform's first quarter,
-``csp.quarters.possible_days``) is treated the same way: it never makes a quarter of its own.
-STATS19 casualty rows follow their collision.
+Rows are split by the date column of their format (registry.SourceFormat.date_column, the one
+the adapter reads). A row whose date cannot be read goes to the earliest quarter of the file,
+where the ingest quarantines it with its reason: nothing is dropped here. A date that cannot be
+(after today, or before the platform's first quarter, ``csp.quarters.possible_days``) is treated
+the same way: it never makes a quarter of its own. STATS19 casualty rows follow their collision.
 """
 from __future__ import annotations
 
@@ -25,24 +25,6 @@ from csp.quarters import Quarter, possible_days
 from csp.registry import DATASETS, SOURCE_FORMATS
 from csp.staging import LedgerEntry
 
-# format id -> (date column, its format); the columns are the formats' own (see registry).
-DATE_COLUMNS = {
-    "police_uk_street": ("Month", "%Y-%m"),
-    "force_crimes": ("offence_date", "%Y-%m-%d"),
-    "force_incidents": ("incident_date", "%Y-%m-%d"),
-    "lfb_incidents": ("DateOfCall", "%d %b %Y"),
-    "fire_other_incidents": ("incident_date", "%Y-%m-%d"),
-    "stats19": ("date", "%d/%m/%Y"),
-    "council_rtc_casualties": ("Accident Date", "%d/%m/%Y"),
-    "school_exclusions": ("start_date", "%Y-%m-%d"),
-    "racial_incidents": ("incident_date", "%Y-%m-%d"),
-    "council_asb": ("incident_date", "%Y-%m-%d"),
-    "hes_apc": ("ADMIDATE", "%Y-%m-%d"),
-    "hes_op": ("APPTDATE", "%Y-%m-%d"),
-    "hes_ae": ("ARRIVALDATE", "%Y-%m-%d"),
-    "drug_treatment_counts": ("period_start", "%Y-%m-%d"),
-    "ambulance_callouts": ("call_date", "%Y-%m-%d"),
-}
 STATS19_KEYS = ("collision_index", "accident_index")
 # HES writes 1800-01-01 for a null date and 1801-01-01 for an invalid one (HES data
 # dictionary): sentinels, not dates, so they are treated as unreadable.
@@ -102,7 +84,7 @@ def split(paths: list[Path], landing_dir: Path) -> list[SplitFile]:
     format_id = format_of(paths[0])
     if any(format_of(p) != format_id for p in paths):
         raise ValueError("history files must all be of one source format")
-    column, date_format = DATE_COLUMNS[format_id]
+    column, date_format = SOURCE_FORMATS[format_id].date_column, SOURCE_FORMATS[format_id].date_format
     tables = {p: _read(p, format_id) for p in paths}
     quarters = {}
     for path, table in tables.items():

@@ -1,5 +1,9 @@
-"""One dataset's quarterly return, from landing folder to staging: the callables behind the
-authority DAG tasks (and the history loader, so both share one code path)."""
+"""One dataset's quarterly return, from landing folder to staging, in four named steps:
+``parse`` (csp.sources), ``depersonalise`` (csp.depersonalise), ``judge`` (csp.quality: accepted
+or rejected) and ``stage`` (csp.staging). ``ingest_return`` runs them for one return;
+``receive_return`` adds the ingest task's decisions (a refusal recorded, a rejection raised, a
+late return alerted once), so the DAG task only maps outcomes to Airflow exceptions. The
+authority DAGs, ``csp history`` and the bench (csp.bench.stages) all call these."""
 from __future__ import annotations
 
 import math
@@ -192,57 +196,131 @@ def ingest_return(settings: Settings, dataset_id: str, quarter: Quarter,
 
 def _ingest_files(settings: Settings, dataset: Dataset, quarter: Quarter, files: dict[str, list[Path]],
                   key: bytes, checksum: Future, parameters: Future, provenance: dict | None) -> LedgerEntry:
-    """``ingest_return`` once the files are known to be new. ``checksum`` gives their
-    ``files_sha256``, ``parameters`` the suite's ``batch_parameters`` (used, and any error
+    """``ingest_return`` once the files are known to be new: the four steps. ``checksum`` gives
+    their ``files_sha256``, ``parameters`` the suite's ``batch_parameters`` (used, and any error
     raised, only when the return has rows)."""
-    from csp import quality
+    parsed = parse(dataset, files, quarter)
+    clean = depersonalise(parsed.frame, dataset, key)
+    judgement = judge(dataset, quarter, parsed, clean, parameters.result)
+    return stage(settings, dataset, quarter, files, parsed, clean, judgement,
+                 provenance=provenance, checksum=checksum.result())
+
+
+# --- the steps of one return: parse -> depersonalise (csp.depersonalise) -> judge -> stage ------
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What validation decided about a return: its status, why, and the pages that show it."""
+    status: str  # ACCEPTED or REJECTED
+    failures: list[str]
+    notes: list[str]  # the parse and depersonalise notes, then the nil-return note if any
+    outcome: object | None = None  # csp.quality.BatchOutcome; None for a nil return
+    html: str | None = None  # the validation page
+
+
+def parse(dataset: Dataset, files: dict[str, list[Path]], quarter: Quarter):
+    """The return's files -> ``csp.sources.ParsedReturn``. A file whose rows are mostly dated
+    outside the quarter is refused (``MultiQuarterFile``): it belongs to ``csp history``."""
     from csp.sources import parse_return
 
-    all_files = [path for paths in files.values() for path in paths]
     parsed = parse_return(dataset, files, quarter)
     outside = int((parsed.quarantine["rule"] == "date_outside_quarter").sum())
     if outside * 2 > parsed.rows_in:
-        names = " ".join(str(p) for p in all_files)
+        names = " ".join(str(p) for paths in files.values() for p in paths)
         raise MultiQuarterFile(
             f"{outside} of {parsed.rows_in} {dataset.id} rows in {names} are dated outside "
             f"{quarter}: a file that covers several quarters is loaded with "
             f"`csp history {names}`, which splits it into quarterly returns"
         )
-    clean = depersonalise(parsed.frame, dataset, key)
-    frame = clean.frame
-    notes, status, failures, outcome, html = list(parsed.notes), ACCEPTED, [], None, None
-    if clean.note:
-        notes.append(clean.note)
+    return parsed
+
+
+def judge(dataset: Dataset, quarter: Quarter, parsed, clean, parameters) -> Judgement:
+    """Validate the depersonalised frame with the dataset's suite (``parameters``: a callable
+    giving ``batch_parameters``, called only when there are rows) and decide: accepted, or
+    rejected when the suite fails or most rows were quarantined."""
+    from csp import quality
+
+    notes = list(parsed.notes) + ([clean.note] if clean.note else [])
     if parsed.rows_in == 0:
-        notes.append(NIL_RETURN_NOTE)
-    else:
-        outcome = quality.validate_batch(frame, dataset.id, parameters.result())
-        quarantined = len(parsed.quarantine)
-        if quarantined > MAX_QUARANTINED_SHARE * parsed.rows_in:
-            outcome = replace(outcome, accepted=False, failures=outcome.failures + [
-                f"most rows quarantined ({quarantined} of {parsed.rows_in} rows; see the quarantine report)"
-            ])
-        status = ACCEPTED if outcome.accepted else REJECTED
-        failures = outcome.failures
-        html = quality.render_result(dataset, quarter, outcome)
+        return Judgement(ACCEPTED, [], [*notes, NIL_RETURN_NOTE])
+    outcome = quality.validate_batch(clean.frame, dataset.id, parameters())
+    quarantined = len(parsed.quarantine)
+    if quarantined > MAX_QUARANTINED_SHARE * parsed.rows_in:
+        outcome = replace(outcome, accepted=False, failures=outcome.failures + [
+            f"most rows quarantined ({quarantined} of {parsed.rows_in} rows; see the quarantine report)"
+        ])
+    return Judgement(ACCEPTED if outcome.accepted else REJECTED, outcome.failures, notes, outcome,
+                     quality.render_result(dataset, quarter, outcome))
+
+
+def stage(settings: Settings, dataset: Dataset, quarter: Quarter, files: dict[str, list[Path]], parsed, clean,
+          judgement: Judgement, *, provenance: dict | None = None, checksum: str | None = None) -> LedgerEntry:
+    """Stage the return as its next version (accepted or rejected alike: ledger, parquet,
+    quarantine and validation report)."""
     return Staging(settings.staging_dir).stage(
         dataset,
         quarter,
-        all_files,
-        frame,
+        [path for paths in files.values() for path in paths],
+        clean.frame,
         parsed.quarantine,
         rows_in=parsed.rows_in,
         rows_loaded=parsed.rows_loaded,
         rows_out_of_scope=parsed.rows_out_of_scope,
         rows_redacted=clean.rows_redacted,
-        notes=notes,
-        status=status,
-        failures=failures,
-        validation=outcome.result if outcome else None,
-        validation_html=html,
+        notes=judgement.notes,
+        status=judgement.status,
+        failures=judgement.failures,
+        validation=judgement.outcome.result if judgement.outcome else None,
+        validation_html=judgement.html,
         provenance=provenance,
-        checksum=checksum.result(),
+        checksum=checksum,
     )
+
+
+# --- what the ingest task decides --------------------------------------------------------------
+
+
+class ReturnRefused(Exception):
+    """The return's files cannot be read as its format, are not safe to open (csp.safe_paths), or
+    belong to ``csp history``: recorded in the ledger as rejected with this message; retrying
+    cannot help."""
+
+
+class ReturnRejected(Exception):
+    """The return was staged as rejected (validation failed, or most rows quarantined)."""
+
+    def __init__(self, entry: LedgerEntry):
+        super().__init__(f"{entry.return_id} rejected: {'; '.join(entry.failures)} "
+                         f"(see {entry.validation_report} beside the staged version)")
+        self.entry = entry
+
+
+@dataclass(frozen=True)
+class Received:
+    """A return the ingest task took in: its ledger entry, and the late return to alert about
+    when this call staged it past its deadline (None on a re-run, so the alert goes once)."""
+    entry: LedgerEntry
+    late: LateReturn | None
+
+
+def receive_return(settings: Settings, dataset_id: str, quarter: Quarter, *,
+                   provenance: dict | None = None) -> Received:
+    """The ingest task's work and decisions: ingest the return; a refusal is recorded and raised
+    as ``ReturnRefused``, a rejection raised as ``ReturnRejected`` (neither is transient); a
+    key of a retired generation raises ``csp.key_generations.KeyRotationError``."""
+    from csp.safe_paths import RefusedFile
+
+    newest_before = newest_version(settings, dataset_id, quarter)
+    try:
+        entry = ingest_return(settings, dataset_id, quarter, provenance=provenance)
+    except (MultiQuarterFile, RefusedFile) as error:  # RefusedFile: SourceError, UnsafePath
+        record_refused(settings, dataset_id, quarter, str(error), provenance=provenance)
+        raise ReturnRefused(str(error)) from error
+    if entry.status == REJECTED:
+        raise ReturnRejected(entry)
+    return Received(entry, late_arrival(entry) if entry.version != newest_before else None)
 
 
 def record_not_held(settings: Settings, dataset_id: str, quarter: Quarter, *,

@@ -62,12 +62,6 @@ def _batch_definition():
     return source.add_dataframe_asset("return").add_batch_definition_whole_dataframe("whole")
 
 
-def load_suite(dataset_id: str):
-    import great_expectations as gx
-
-    return gx.ExpectationSuite(**_suite_spec(dataset_id))
-
-
 def _suite_spec(dataset_id: str) -> dict:
     return json.loads(suite_path(dataset_id).read_text())
 

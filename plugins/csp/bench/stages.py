@@ -1,14 +1,14 @@
 """The measured stages. Each function runs in a fresh child process (``measure.isolated``):
 it loads its input (untimed), times its own work with ``Clock`` and saves its output for the
-next stage (untimed). They call the pieces exactly as ``csp.ingest.ingest_return`` does, one
-(dataset, quarter) at a time, like one Airflow task each.
+next stage (untimed). They call the steps ``csp.ingest.ingest_return`` is made of (parse,
+depersonalise, judge, stage), one (dataset, quarter) at a time, like one Airflow task each.
 
 Module-level imports stay light: a spawned child imports this module before anything else.
 """
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from csp.bench.measure import Clock
@@ -51,18 +51,13 @@ def _result(clock: Clock, rows: int, **extra) -> dict:
 # -- police return, stage by stage ---------------------------------------------------------
 
 def parse(work: Work, dataset_id: str, quarter_label: str) -> dict:
-    from csp.ingest import MultiQuarterFile, return_files
+    from csp import ingest
     from csp.quarters import Quarter
     from csp.registry import DATASETS
-    from csp.sources import parse_return
 
     dataset, quarter = DATASETS[dataset_id], Quarter.parse(quarter_label)
     with Clock() as clock:
-        files = return_files(work.stepwise, dataset, quarter)
-        parsed = parse_return(dataset, files, quarter)
-        outside = int((parsed.quarantine["rule"] == "date_outside_quarter").sum())
-        if outside * 2 > parsed.rows_in:
-            raise MultiQuarterFile(f"{dataset_id} {quarter_label}: {outside} rows outside the quarter")
+        parsed = ingest.parse(dataset, ingest.return_files(work.stepwise, dataset, quarter), quarter)
     _save(work.pickle_path("parsed", dataset_id, quarter_label), parsed)
     return _result(clock, parsed.rows_in, rows_out_of_scope=parsed.rows_out_of_scope)
 
@@ -81,54 +76,32 @@ def depersonalise(work: Work, dataset_id: str, quarter_label: str) -> dict:
 def validate(work: Work, dataset_id: str, quarter_label: str) -> dict:
     import great_expectations  # noqa: F401  (imported by every ingest task before it runs)
 
-    from csp import quality
-    from csp.ingest import MAX_QUARANTINED_SHARE, batch_parameters
+    from csp import ingest
     from csp.quarters import Quarter
     from csp.registry import DATASETS
 
     dataset, quarter = DATASETS[dataset_id], Quarter.parse(quarter_label)
     parsed = _load(work.pickle_path("parsed", dataset_id, quarter_label))
     clean = _load(work.pickle_path("clean", dataset_id, quarter_label))
-    outcome = html = None
     with Clock() as clock:
-        if parsed.rows_in:
-            outcome = quality.validate_batch(
-                clean.frame, dataset.id, batch_parameters(work.stepwise, dataset, quarter)
-            )
-            quarantined = len(parsed.quarantine)
-            if quarantined > MAX_QUARANTINED_SHARE * parsed.rows_in:
-                outcome = replace(outcome, accepted=False, failures=outcome.failures + [
-                    f"most rows quarantined ({quarantined} of {parsed.rows_in} rows)"
-                ])
-            html = quality.render_result(dataset, quarter, outcome)
-    _save(work.pickle_path("validated", dataset_id, quarter_label), (outcome, html))
-    return _result(clock, parsed.rows_in, accepted=bool(outcome is None or outcome.accepted))
+        judgement = ingest.judge(dataset, quarter, parsed, clean,
+                                 lambda: ingest.batch_parameters(work.stepwise, dataset, quarter))
+    _save(work.pickle_path("validated", dataset_id, quarter_label), judgement)
+    return _result(clock, parsed.rows_in, accepted=judgement.status == "accepted")
 
 
 def stage(work: Work, dataset_id: str, quarter_label: str) -> dict:
-    from csp.ingest import NIL_RETURN_NOTE, return_files
+    from csp import ingest
     from csp.quarters import Quarter
     from csp.registry import DATASETS
-    from csp.staging import ACCEPTED, REJECTED, Staging
 
     dataset, quarter = DATASETS[dataset_id], Quarter.parse(quarter_label)
     parsed = _load(work.pickle_path("parsed", dataset_id, quarter_label))
     clean = _load(work.pickle_path("clean", dataset_id, quarter_label))
-    outcome, html = _load(work.pickle_path("validated", dataset_id, quarter_label))
+    judgement = _load(work.pickle_path("validated", dataset_id, quarter_label))
     with Clock() as clock:
-        files = return_files(work.stepwise, dataset, quarter)
-        notes = list(parsed.notes) + ([clean.note] if clean.note else [])
-        if parsed.rows_in == 0:
-            notes.append(NIL_RETURN_NOTE)
-        status = ACCEPTED if outcome is None or outcome.accepted else REJECTED
-        entry = Staging(work.stepwise.staging_dir).stage(
-            dataset, quarter, [p for paths in files.values() for p in paths],
-            clean.frame, parsed.quarantine,
-            rows_in=parsed.rows_in, rows_loaded=parsed.rows_loaded,
-            rows_out_of_scope=parsed.rows_out_of_scope, rows_redacted=clean.rows_redacted,
-            notes=notes, status=status, failures=outcome.failures if outcome else [],
-            validation=outcome.result if outcome else None, validation_html=html,
-        )
+        files = ingest.return_files(work.stepwise, dataset, quarter)
+        entry = ingest.stage(work.stepwise, dataset, quarter, files, parsed, clean, judgement)
     return _result(clock, entry.rows_in, **_ledger_counts(entry))
 
 

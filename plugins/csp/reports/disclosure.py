@@ -164,10 +164,6 @@ class ProtectedTable:
             return None
         return TOTAL, [self.format(v) for v in self.shown[-1]]
 
-    @property
-    def any_suppressed(self) -> bool:
-        return any(v is None for row in self.shown for v in row)
-
 
 def protect(table: pd.DataFrame, *, row_total: bool = True, col_total: bool = True,
             rule: DisclosureRule | None = None) -> ProtectedTable:

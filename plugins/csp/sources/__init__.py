@@ -46,26 +46,6 @@ from csp.sources.reading import SourceError
 
 __all__ = ["Parsed", "SourceError", "find_return_files", "parse_return"]
 
-# source format id -> adapter module (each has ``parse(dataset, files, quarter) -> Parsed``)
-ADAPTERS = {
-    "police_uk_street": "police_uk",
-    "force_crimes": "force_extracts",
-    "force_incidents": "force_extracts",
-    "lfb_incidents": "lfb",
-    "fire_other_incidents": "fire_other",
-    "stats19": "stats19",
-    "council_rtc_casualties": "council_rtc",
-    "school_exclusions": "la_contracts",
-    "racial_incidents": "la_contracts",
-    "council_asb": "la_contracts",
-    "hes_apc": "hes_apc",
-    "hes_op": "hes_op",
-    "hes_ae": "hes_ae",
-    "drug_treatment_counts": "drug_treatment",
-    "ambulance_callouts": "ambulance",
-}
-
-
 def find_return_files(dataset: Dataset, folder: Path) -> dict[str, list[Path]]:
     """Source format id -> the files in ``folder`` matching its patterns (sorted); formats
     with no file are left out. Listed inside the folder's jail (csp.safe_paths), following no
@@ -94,7 +74,7 @@ def parse_return(dataset: Dataset, files: dict[str, list[Path]], quarter: Quarte
     for format_id, paths in files.items():
         if format_id not in dataset.source_formats:
             raise ValueError(f"{dataset.id} does not arrive in format {format_id!r}")
-        adapter = import_module(f"csp.sources.{ADAPTERS[format_id]}")
+        adapter = import_module(f"csp.sources.{SOURCE_FORMATS[format_id].adapter}")
         part = adapter.parse(dataset, format_id, sorted(paths), quarter)
         limits.check_rows(" ".join(p.name for p in sorted(paths)), part.rows_in + part.rows_out_of_scope, format_id)
         parts.append(part)

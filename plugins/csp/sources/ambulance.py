@@ -4,7 +4,7 @@ priority, pick-up postcode (cut to its outward code by the ambulance service).""
 from __future__ import annotations
 
 from csp.registry import SOURCE_FORMATS
-from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, when, where
+from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, when_by_format, where
 from csp.sources.reading import read_files
 
 CHIEF_COMPLAINTS = (
@@ -25,7 +25,7 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     verdicts.check_known(rows["nature_of_call"].isin(NATURES_OF_CALL), rows["nature_of_call"], "nature_of_call",
                          allow_blank=True)
     values = {
-        **when(verdicts, rows, "call_date", "call_time", quarter),
+        **when_by_format(verdicts, rows, format_id, "call_time", quarter),
         **where(verdicts, rows, lsoa="lsoa_code", outward="outward_postcode"),
         "source_ref": blank_to_null(rows["incident_ref"]),
         "category": rows["chief_complaint"],

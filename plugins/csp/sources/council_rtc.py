@@ -11,7 +11,7 @@ import pandas as pd
 
 from csp.geometry import to_wgs84
 from csp.registry import SOURCE_FORMATS
-from csp.sources.frames import Parsed, Verdicts, canonical_frame, parse_number, when
+from csp.sources.frames import Parsed, Verdicts, canonical_frame, parse_number, when_by_format
 from csp.sources.reading import FILE, LINE, read_files
 from csp.sources.stats19 import COUNT_COLUMNS, casualty_counts
 
@@ -32,7 +32,7 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     # "Time (24hr)" is HHMM without leading zeros (e.g. 905 = 09:05).
     rows = rows.assign(**{"Time (24hr)": rows["Time (24hr)"].where(rows["Time (24hr)"].eq(""),
                                                                  rows["Time (24hr)"].str.zfill(4))})
-    timing = when(verdicts, rows, "Accident Date", "Time (24hr)", quarter, date_format="%d/%m/%Y", form="DD/MM/YYYY")
+    timing = when_by_format(verdicts, rows, format_id, "Time (24hr)", quarter)
     easting, bad_east = parse_number(rows["Grid Ref: Easting"])
     northing, bad_north = parse_number(rows["Grid Ref: Northing"])
     off_grid = easting.notna() & ~(easting.between(*GRID_EASTINGS) & northing.between(*GRID_NORTHINGS))

@@ -3,7 +3,7 @@ violence against employees and dwelling fires with no smoke alarm, for fire_inci
 from __future__ import annotations
 
 from csp.registry import SOURCE_FORMATS
-from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, when, where
+from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, when_by_format, where
 from csp.sources.reading import read_files
 
 INCIDENT_KINDS = ("Violence against employees", "Dwelling fire - no smoke alarm")
@@ -15,7 +15,7 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     verdicts = Verdicts(rows)
     verdicts.check_known(rows["incident_kind"].isin(INCIDENT_KINDS), rows["incident_kind"], "incident_kind")
     values = {
-        **when(verdicts, rows, "incident_date", "incident_time", quarter),
+        **when_by_format(verdicts, rows, format_id, "incident_time", quarter),
         **where(verdicts, rows, lsoa="lsoa_code", latitude="latitude", longitude="longitude"),
         "source_ref": blank_to_null(rows["incident_ref"]),
         "category": rows["incident_kind"],

@@ -7,7 +7,7 @@ import pandas as pd
 
 from csp.config import settings
 from csp.registry import SOURCE_FORMATS
-from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, when, where
+from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, when_by_format, where
 from csp.sources.police_uk import CRIME_TYPES
 from csp.sources.reading import read_files
 
@@ -71,7 +71,7 @@ def _crime_values(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
     group = lookup(ho_code, offence_groups())
     verdicts.check_known(group.notna(), rows["ho_offence_code"], "ho_offence_code")
     verdicts.check_known(rows["crime_type"].isin(CRIME_TYPES), rows["crime_type"], "crime_type")
-    return {**when(verdicts, rows, "offence_date", "offence_time", quarter),
+    return {**when_by_format(verdicts, rows, "force_crimes", "offence_time", quarter),
             "source_ref": blank_to_null(rows["crime_ref"]), "category": rows["crime_type"],
             "category_code": ho_code, "offence_group": group}
 
@@ -80,7 +80,7 @@ def _incident_values(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
     categories = nsir_categories().set_index("key")
     key = rows["nsir_category"].str.lower()
     verdicts.check_known(key.isin(categories.index), rows["nsir_category"], "nsir_category")
-    return {**when(verdicts, rows, "incident_date", "incident_time", quarter),
+    return {**when_by_format(verdicts, rows, "force_incidents", "incident_time", quarter),
             "source_ref": blank_to_null(rows["incident_ref"]),
             "category": lookup(key, categories["category"]),
             "category_code": lookup(key, categories["mps_cad_code"]),

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from csp import clock
 from csp.quarters import FIRST_QUARTER_ENV, Quarter, possible_days
-from csp.registry import DATE, FLOAT, INT, STRING, TIME, Dataset
+from csp.registry import DATE, FLOAT, INT, SOURCE_FORMATS, STRING, TIME, Dataset
 from csp.sources.reading import FILE, LINE
 
 QUARANTINE_COLUMNS = [FILE, LINE, "rule", "reason"]
@@ -290,6 +290,14 @@ def combine(parts: list[Parsed], dataset: Dataset) -> Parsed:
 # --- the when and where of a record, shared by the contract formats --------------------------
 
 ISO_DATE = "%Y-%m-%d"
+
+
+def when_by_format(verdicts: Verdicts, rows: pd.DataFrame, format_id: str, time_column: str | None,
+                   quarter: Quarter | None) -> dict:
+    """``when`` on the format's own date column and date format (registry.SourceFormat)."""
+    fmt = SOURCE_FORMATS[format_id]
+    return when(verdicts, rows, fmt.date_column, time_column, quarter, date_format=fmt.date_format,
+                form=fmt.date_form)
 
 
 def when(verdicts: Verdicts, rows: pd.DataFrame, date_column: str, time_column: str | None,

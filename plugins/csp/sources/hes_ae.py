@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from csp.registry import SOURCE_FORMATS
-from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, check_outward, keep, when
+from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, check_outward, keep, when_by_format
 from csp.sources.hes_apc import NO_POSTCODE_NOTE, POSTCODE
 from csp.sources.reading import read_files
 
@@ -28,7 +28,7 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     verdicts = Verdicts(rows)
     outward = check_outward(verdicts, rows[POSTCODE], POSTCODE)
     values = {
-        **when(verdicts, rows, "ARRIVALDATE", "ARRIVALTIME", quarter),
+        **when_by_format(verdicts, rows, format_id, "ARRIVALTIME", quarter),
         "source_ref": blank_to_null(rows["AEKEY"]),
         "category": "Assault",
         "category_code": ASSAULT,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from csp.registry import SOURCE_FORMATS
 from csp.sources.force_extracts import read_reference
-from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, check_outward, keep, when
+from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, check_outward, keep, when_by_format
 from csp.sources.reading import read_files
 
 DIAGNOSES = tuple(f"DIAG_4_{i:02d}" for i in range(1, 21))
@@ -73,7 +73,7 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     in_scope[first_episode] = category.notna().to_numpy()
     rows, category, code = rows[in_scope], category[category.notna()], code[category.notna()]
     verdicts = Verdicts(rows)
-    timing = when(verdicts, rows, "ADMIDATE", None, quarter)
+    timing = when_by_format(verdicts, rows, format_id, None, quarter)
     has_postcode = POSTCODE in table.columns_seen
     outward = check_outward(verdicts, rows[POSTCODE], POSTCODE)
     values = {

@@ -30,7 +30,7 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     in_scope = rows["FIRSTATT"].isin(FIRST_ATTENDANCE) & mental_illness_specialty(rows["TRETSPEF"])
     rows = rows[in_scope]
     verdicts = Verdicts(rows)
-    dates = parse_date(rows["APPTDATE"], "%Y-%m-%d")
+    dates = parse_date(rows[SOURCE_FORMATS[format_id].date_column], SOURCE_FORMATS[format_id].date_format)
     verdicts.check_dates(dates, rows["APPTDATE"], "APPTDATE", "YYYY-MM-DD", quarter)
     outward = check_outward(verdicts, rows[POSTCODE], POSTCODE)
     ok = verdicts.ok

@@ -6,7 +6,7 @@ import pandas as pd
 from csp.registry import SOURCE_FORMATS
 from csp.sources.force_extracts import check_qualifier, lookup, nsir_categories
 from csp.sources.frames import (ISO_DATE, Parsed, Verdicts, blank_to_null, canonical_frame, keep,
-                                parse_date, parse_number, when, where)
+                                parse_date, parse_number, when_by_format, where)
 from csp.sources.reading import SourceError, read_files
 
 # School census exclusion reason codes (DfE).
@@ -47,7 +47,7 @@ def _school_exclusions(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
     verdicts.flag(bad_age, "invalid_value",
                   f"pupil_age is not a whole number of years from {PUPIL_AGES[0]} to {PUPIL_AGES[1]}")
     return {
-        **when(verdicts, rows, "start_date", None, quarter),
+        **when_by_format(verdicts, rows, "school_exclusions", None, quarter),
         **where(verdicts, rows, lsoa="school_lsoa"),
         "source_ref": blank_to_null(rows["exclusion_ref"]),
         "category": code.map(EXCLUSION_REASONS),
@@ -71,7 +71,7 @@ def age_at(birth: pd.Series, day: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _racial_incidents(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
     verdicts.check_known(rows["incident_type"].isin(RACIAL_INCIDENT_TYPES), rows["incident_type"], "incident_type")
     return {
-        **when(verdicts, rows, "incident_date", "incident_time", quarter),
+        **when_by_format(verdicts, rows, "racial_incidents", "incident_time", quarter),
         **where(verdicts, rows, lsoa="lsoa_code"),
         "source_ref": blank_to_null(rows["incident_ref"]),
         "category": rows["incident_type"],
@@ -86,7 +86,7 @@ def _council_asb(verdicts: Verdicts, rows: pd.DataFrame, quarter) -> dict:
     key = rows["asb_category"].str.lower()
     verdicts.check_known(key.isin(asb.index), rows["asb_category"], "asb_category")
     return {
-        **when(verdicts, rows, "incident_date", "incident_time", quarter),
+        **when_by_format(verdicts, rows, "council_asb", "incident_time", quarter),
         **where(verdicts, rows, lsoa="lsoa_code"),
         "source_ref": blank_to_null(rows["incident_ref"]),
         "category": lookup(key, asb["category"]),

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from csp.registry import SOURCE_FORMATS
-from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, when, where
+from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, when_by_format, where
 from csp.sources.reading import read_files
 
 FIRE_STOP_CODES = {"Primary Fire": "primary", "Secondary Fire": "secondary"}
@@ -49,7 +49,7 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     if dataset.id == "fire_incidents":
         verdicts.check_known(rows["Motive"].isin(MOTIVES), rows["Motive"], "Motive", allow_blank=True)
     values = {
-        **when(verdicts, rows, "DateOfCall", "TimeOfCall", quarter, date_format="%d %b %Y", form="DD Mon YYYY"),
+        **when_by_format(verdicts, rows, format_id, "TimeOfCall", quarter),
         **where(verdicts, rows, latitude="Latitude", longitude="Longitude", outward="Postcode_district"),
         "source_ref": blank_to_null(rows["IncidentNumber"]),
         "category": category,

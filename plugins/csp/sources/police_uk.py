@@ -28,7 +28,7 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     verdicts = Verdicts(rows)
     if dataset.id == "police_crimes":
         verdicts.check_known(rows["Crime type"].isin(CRIME_TYPES), rows["Crime type"], "Crime type")
-    month = parse_date(rows["Month"], "%Y-%m")
+    month = parse_date(rows[SOURCE_FORMATS[format_id].date_column], SOURCE_FORMATS[format_id].date_format)
     verdicts.check_dates(month, rows["Month"], "Month", "YYYY-MM", quarter)
     location = where(verdicts, rows, lsoa="LSOA code", latitude="Latitude", longitude="Longitude")
     ok = verdicts.ok

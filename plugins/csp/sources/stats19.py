@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from csp.registry import SOURCE_FORMATS
-from csp.sources.frames import Parsed, Verdicts, blank_to_null, canonical_frame, keep, parse_number, when, where
+from csp.sources.frames import (Parsed, Verdicts, blank_to_null, canonical_frame, keep, parse_number, when_by_format,
+                                where)
 from csp.sources.reading import read_files
 
 ALIASES = {
@@ -73,7 +74,7 @@ def parse(dataset, format_id, paths, quarter) -> Parsed:
     category = rows["collision_severity"].map(SEVERITIES)
     verdicts.check_known(category.notna(), rows["collision_severity"], "collision_severity")
     values = {
-        **when(verdicts, rows, "date", "time", quarter, date_format="%d/%m/%Y", form="DD/MM/YYYY"),
+        **when_by_format(verdicts, rows, format_id, "time", quarter),
         **where(verdicts, rows, lsoa="lsoa_of_accident_location", latitude="latitude", longitude="longitude"),
         "source_ref": blank_to_null(rows["collision_index"]),
         "category": category,

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 SECURITY_SQL_DIR = PROJECT_DIR / "sql" / "security"
 GROUP_ROLES = ("csp_ingest", "csp_warehouse", "csp_analyst")
-WAREHOUSE_SCHEMAS = ("reference", "staging", "core", "marts", "analysis")
 ANALYST_SCHEMAS = ("marts", "analysis")
 # Tables ingest may write: each dataset's return table and the ledger mirror. Not the load
 # bookkeeping (staging.loaded_returns) nor the model staging.events: those are the warehouse's.
