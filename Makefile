@@ -32,6 +32,7 @@ test: install system-packages
 BENCH_SCALES ?= 100k,1m,5m/20q
 bench: install
 	$(BIN)/python -m csp.bench --scales $(BENCH_SCALES) --markdown docs/benchmarks.md
+	$(BIN)/python -m csp.bench.refusals --markdown docs/benchmarks.md
 
 clean:
 	rm -rf data out .airflow

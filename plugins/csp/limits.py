@@ -14,7 +14,6 @@ import os
 import stat
 import tomllib
 import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -228,16 +227,3 @@ def copy_checked(source: Path, target: BinaryIO, format_id: str | None = None) -
 def _nul_bytes(path: Path, offset: int) -> LimitExceeded:
     return LimitExceeded(path, "nul_bytes", f"a NUL byte at offset {offset:,}: UTF-16 or binary, "
                          "not UTF-8 or Windows-1252 text")
-
-
-def refuse_nul_bytes(paths: Iterable[Path]) -> None:
-    """Refuse text files with a NUL byte, reading them in chunks (no file held whole)."""
-    for path in paths:
-        if path.suffix.lower() not in TEXT_SUFFIXES:
-            continue
-        with safe_paths.open_file(path) as fh:
-            offset = 0
-            for chunk in safe_paths.stream(fh):
-                if NUL in chunk:
-                    raise _nul_bytes(path, offset + chunk.index(NUL))
-                offset += len(chunk)

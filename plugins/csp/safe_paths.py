@@ -37,8 +37,10 @@ from typing import BinaryIO
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-FOLDER_MODE = 0o750  # group (the platform's service accounts) may read; others may not
-FILE_MODE = 0o640
+# As open() and mkdir() would: the process's umask decides who else may read (the deployment's
+# choice: the data folders are restricted by their own permissions).
+FOLDER_MODE = 0o777
+FILE_MODE = 0o666
 CHUNK = 1 << 20
 
 _KINDS = {
@@ -148,15 +150,6 @@ class Jail:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def is_folder(self, folder: Path | str) -> bool:
-        """Whether the folder exists (a link or file in its place is refused)."""
-        _, parts = self._parts(folder)
-        try:
-            with self._folder_fd(parts):
-                return True
-        except FileNotFoundError:
-            return False
-
     def entries(self, folder: Path | str) -> list[tuple[Path, int]]:
         """(path, lstat mode) of everything in the folder, sorted by name; [] when it does not
         exist. Nothing is followed: a link is listed as a link."""
@@ -175,13 +168,6 @@ class Jail:
         than leaving them unseen."""
         return [path for path, mode in self.entries(folder)
                 if not stat.S_ISDIR(mode) and any(fnmatch.fnmatchcase(path.name, p) for p in patterns)]
-
-    def tree(self, folder: Path | str = ".") -> list[Path]:
-        """Every non-folder below the folder (recursively, links not followed), sorted."""
-        found = []
-        for path, mode in self.entries(folder):
-            found.extend(self.tree(path) if stat.S_ISDIR(mode) else [path])
-        return sorted(found)
 
     def open_fd(self, path: Path | str) -> int:
         """A read-only descriptor of the plain file at ``path``, checked: no link on the way,
@@ -216,13 +202,6 @@ class Jail:
     def read_bytes(self, path: Path | str) -> bytes:
         with self.open(path) as fh:
             return fh.read()
-
-    def read_text(self, path: Path | str, encoding: str = "utf-8") -> str:
-        return self.read_bytes(path).decode(encoding)
-
-    def size(self, path: Path | str) -> int:
-        with self.open(path) as fh:
-            return os.fstat(fh.fileno()).st_size
 
     def _check_hard_link(self, path: Path, checked: os.stat_result) -> None:
         """A file with several names is allowed only when every name is inside the folder (a
@@ -282,8 +261,8 @@ class Jail:
         return absolute
 
     def remove_folder(self, folder: Path | str) -> None:
-        """Remove a folder and the files in it (not recursive: a folder inside stays, and so
-        does this one then). Links inside are removed as links."""
+        """Remove a folder and the files in it; links inside are removed as links. Not
+        recursive: a folder inside makes it fail (OSError), as ``os.rmdir`` does."""
         _, parts = self._parts(folder)
         if not parts:
             raise UnsafePath(self.root, "outside_folder", "the data folder itself is never removed")
@@ -390,10 +369,6 @@ def _writer_jail(path: Path | str) -> Jail:
 
 def write_atomically(path: Path | str, write: Callable[[BinaryIO], None]) -> Path:
     return _writer_jail(path).write_atomically(path, write)
-
-
-def write_bytes(path: Path | str, data: bytes) -> Path:
-    return _writer_jail(path).write_bytes(path, data)
 
 
 def write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:

@@ -1,3 +1,5 @@
--- A return table of staging (one per dataset) or the ledger mirror: ingest may write it,
--- nothing else (no CREATE, no core, marts or analysis).
-GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO csp_ingest;
+-- A return table of staging (one per dataset): ingest may append to it and read it, never
+-- change or remove a row (no UPDATE, DELETE or TRUNCATE; no CREATE, no core, marts or
+-- analysis). The warehouse DAG (the owner) replaces partitions.
+REVOKE ALL ON {table} FROM csp_ingest;
+GRANT SELECT, INSERT ON {table} TO csp_ingest;

@@ -30,5 +30,21 @@ BEGIN
         SELECT area_code FROM mine
         UNION
         SELECT c.csp_code FROM mine JOIN security.csp_county c ON c.county_code = mine.area_code;
+    -- The same areas for a given role, for the analysts' views (my_marts, my_analysis), whose
+    -- SECURITY DEFINER functions run as csp_warehouse and so cannot use current_user. Owned by
+    -- the administrator, so it reads the scope; only csp_warehouse may call it (scope_grants).
+    CREATE OR REPLACE FUNCTION security.areas_of(viewer name) RETURNS SETOF text
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $areas$
+        WITH mine AS (
+            SELECT s.area_code
+            FROM security.analyst_scope s
+            JOIN pg_catalog.pg_roles r ON r.rolname = s.role_name
+            WHERE pg_catalog.pg_has_role(viewer, r.oid, 'MEMBER')
+        )
+        SELECT area_code FROM mine
+        UNION
+        SELECT c.csp_code FROM mine JOIN security.csp_county c ON c.county_code = mine.area_code
+    $areas$;
 END
 $scope$;

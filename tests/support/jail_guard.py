@@ -111,8 +111,10 @@ def _snapshot(root: Path, skip: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
 
 
 class JailGuard:
-    def __init__(self, test_dir: Path, data_dir: Path, out_dir: Path):
-        self.test_dir, self.data_dir, self.out_dir = test_dir, data_dir, out_dir
+    def __init__(self, test_dir: Path, data_dir: Path, out_dir: Path, also: tuple[Path, ...] = ()):
+        """``also``: folders a test lets something else write (the test Airflow home, where
+        Airflow keeps its metadata and task logs)."""
+        self.test_dir, self.data_dir, self.out_dir, self.also = test_dir, data_dir, out_dir, tuple(also)
         self.outside = test_dir / "outside"
         self.outside.mkdir(exist_ok=True)
         self.violations: list[str] = []
@@ -157,7 +159,8 @@ class JailGuard:
                 self.violations.append(f"changed outside the data folder: {path}")
 
     def _inside(self, path: Path) -> bool:
-        return any(path == root or root in path.parents for root in (self.data_dir, self.out_dir, self.scratch))
+        roots = (self.data_dir, self.out_dir, self.scratch, *self.also)
+        return any(path == root or root in path.parents for root in roots)
 
     def audit(self, event: str, args: tuple) -> None:
         target = args[0] if args else None

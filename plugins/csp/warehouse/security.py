@@ -1,12 +1,16 @@
 """Least privilege and row-level security on the PostgreSQL warehouse (sql/security/).
 
-Three NOLOGIN group roles: ``csp_ingest`` (writes the return tables of ``staging``, nothing
-else), ``csp_warehouse`` (owns every warehouse schema and table: the warehouse DAG) and
-``csp_analyst`` (reads ``marts`` and ``analysis`` only; in per-CSP tables only the rows of the
-areas ``security.analyst_scope`` gives it). The model build and the analysis recreate their
-tables, which drops grants and policies, so ``apply_security`` runs at the end of each, in
-the same transaction: a new table is never visible without its policy. Until it runs a new
-table has no grants at all, so the gap fails closed. DuckDB has no roles or row-level
+Four NOLOGIN group roles: ``csp_ingest`` (appends to the return tables of ``staging``, nothing
+else), ``csp_warehouse`` (owns every warehouse schema and table: the warehouse DAG, the one
+writer of the ledger mirror ``staging.returns``), ``csp_operator`` (reads the ledger and the
+compliance marts whole, audit columns included) and ``csp_analyst`` (reads only the views of
+``my_marts`` and ``my_analysis``: per-CSP tables in the rows of the areas
+``security.analyst_scope`` gives it, area-wide tables without their audit columns). Each view
+calls a SECURITY DEFINER function, so EXPLAIN shows an analyst neither the table's plan nor the
+rows of other partnerships its filter removed. The model build and the analysis recreate
+their tables, which drops grants and policies, so ``apply_security`` runs at the end of each,
+in the same transaction: a new table is never visible without its policy. Until it runs a
+new table has no grants at all, so the gap fails closed. DuckDB has no roles or row-level
 security; there this does nothing.
 
 An administrator runs it once first (``python -m csp.warehouse.security``): that creates the
@@ -27,11 +31,19 @@ from csp.registry import DATASETS
 log = logging.getLogger(__name__)
 
 SECURITY_SQL_DIR = PROJECT_DIR / "sql" / "security"
-GROUP_ROLES = ("csp_ingest", "csp_warehouse", "csp_analyst")
-ANALYST_SCHEMAS = ("marts", "analysis")
-# Tables ingest may write: each dataset's return table and the ledger mirror. Not the load
-# bookkeeping (staging.loaded_returns) nor the model staging.events: those are the warehouse's.
-INGEST_TABLES = frozenset({f"staging.{d}" for d in DATASETS} | {"staging.returns"})
+GROUP_ROLES = ("csp_ingest", "csp_warehouse", "csp_analyst", "csp_operator")
+# Analyst tables and the schema of the analysts' views of them.
+ANALYST_SCHEMAS = {"marts": "my_marts", "analysis": "my_analysis"}
+# Tables ingest may append to: each dataset's return table. Not the ledger mirror
+# (staging.returns), the load bookkeeping (staging.loaded_returns) nor the model staging.events:
+# those are the warehouse's, which alone writes them.
+INGEST_TABLES = frozenset({f"staging.{d}" for d in DATASETS})
+LEDGER_TABLES = frozenset({"staging.returns", "staging.loaded_returns"})
+# Compliance marts operators read whole: who staged and loaded each return, on which host.
+OPERATOR_TABLES = frozenset({"marts.compliance_matrix", "marts.quarter_readiness", "marts.return_quality"})
+# Columns of the area-wide tables that analysts' views leave out: runs, tasks and hosts.
+AUDIT_COLUMNS = frozenset({"staged_by_run", "staged_by_task", "staged_try", "staged_on_host",
+                           "loaded_by_run", "loaded_on_host"})
 # Analyst tables with no CSP rows, readable whole by every analyst. Any other marts or
 # analysis table without a csp_code column gets no grant at all (fails closed), so a new
 # per-area table can never be shared across CSPs by omission.
@@ -66,7 +78,7 @@ def _run(conn: Connection, sql: str) -> None:
 
 def _missing_roles(conn: Connection) -> list[str]:
     present = {r for (r,) in conn.exec_driver_sql(
-        "SELECT rolname FROM pg_roles WHERE rolname IN ('csp_ingest', 'csp_warehouse', 'csp_analyst')")}
+        "SELECT rolname FROM pg_roles WHERE rolname = ANY(%(roles)s)", {"roles": list(GROUP_ROLES)})}
     return [r for r in GROUP_ROLES if r not in present]
 
 
@@ -95,31 +107,71 @@ def _set_up(conn: Connection) -> None:
     if _administers_security(conn):
         _run(conn, _sql("scope"))
         _run(conn, _sql("scope_grants"))
-    elif conn.exec_driver_sql("SELECT to_regclass('security.my_areas')").scalar() is None:
-        raise SecurityNotSetUp("security.my_areas is missing: an administrator runs "
+    elif not conn.exec_driver_sql("SELECT to_regclass('security.my_areas') IS NOT NULL "
+                                  "AND to_regprocedure('security.areas_of(name)') IS NOT NULL").scalar():
+        raise SecurityNotSetUp("security.my_areas or security.areas_of is missing: an administrator runs "
                                "`python -m csp.warehouse.security` once")
 
 
-def _warehouse_tables(conn: Connection) -> list[tuple[str, str, set[str]]]:
-    """(schema.table, owner, columns) of every table in the warehouse schemas."""
+@dataclass(frozen=True)
+class Table:
+    name: str  # schema.table
+    owner: str
+    columns: tuple[tuple[str, str], ...]  # (name, SQL type), in table order
+
+    @property
+    def column_names(self) -> set[str]:
+        return {name for name, _ in self.columns}
+
+
+def _warehouse_tables(conn: Connection) -> list[Table]:
+    """Every table in the warehouse schemas, with its owner and typed columns."""
     rows = conn.exec_driver_sql("""
         SELECT n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner),
-               array_agg(a.attname::text)
+               array_agg(a.attname::text ORDER BY a.attnum),
+               array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum)
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('reference', 'staging', 'core', 'marts', 'analysis')
         GROUP BY 1, 2 ORDER BY 1
     """).all()
-    return [(name, owner, set(columns)) for name, owner, columns in rows]
+    return [Table(name, owner, tuple(zip(names, types, strict=True))) for name, owner, names, types in rows]
 
 
-def area_expression(columns: set[str]) -> str | None:
+def area_expression(columns: set[str], alias: str = "") -> str | None:
     """The column(s) naming a row's area, or None for a table with no CSP rows. The rates
     marts give county rows a county area_code and no csp_code."""
     if "csp_code" not in columns:
         return None
-    return "COALESCE(csp_code, area_code)" if "area_code" in columns else "csp_code"
+    prefix = f"{alias}." if alias else ""
+    return f"COALESCE({prefix}csp_code, {prefix}area_code)" if "area_code" in columns else f"{prefix}csp_code"
+
+
+def analyst_view(table: str) -> str:
+    """The analysts' view of a marts or analysis table: ``my_marts.<table>``, ``my_analysis.<table>``."""
+    schema, name = table.split(".")
+    return f"{ANALYST_SCHEMAS[schema]}.{name}"
+
+
+def _view_sql(template: str, table: Table, *, area: str | None = None, row_area: str | None = None) -> str:
+    """A per_table_analyst_* file filled in for ``table``: its view, the view's function and the
+    columns the view shows (all but the audit columns)."""
+    shown = [(name, kind) for name, kind in table.columns if name not in AUDIT_COLUMNS]
+    view = analyst_view(table.name)
+    return _sql(template).format(
+        table=table.name, view=view, function=f"{view}__rows", area=area, row_area=row_area,
+        typed_columns=", ".join(f'"{name}" {kind}' for name, kind in shown),
+        columns=", ".join(f't."{name}"' for name, _ in shown),
+    )
+
+
+def _drop_stale_views(conn: Connection, tables: set[str]) -> None:
+    """Analyst views left by a table that is gone (renamed or removed)."""
+    views = conn.exec_driver_sql(_sql("analyst_views")).scalars().all()
+    wanted = {analyst_view(t) for t in tables if t.split(".")[0] in ANALYST_SCHEMAS}
+    for view in sorted(set(views) - wanted):
+        _run(conn, _sql("drop_stale_analyst_view").format(view=view, function=f"{view}__rows"))
 
 
 def apply_security(conn: Connection) -> SecuritySummary:
@@ -130,24 +182,31 @@ def apply_security(conn: Connection) -> SecuritySummary:
     _set_up(conn)
     _run(conn, _sql("warehouse_schemas"))
     summary = SecuritySummary(applied=True)
-    for table, owner, columns in _warehouse_tables(conn):
-        if owner != "csp_warehouse":
-            _run(conn, _sql("per_table_owner").format(table=table))
-            summary.owned.append(table)
-        schema = table.split(".")[0]
-        if table in INGEST_TABLES:
-            _run(conn, _sql("per_table_ingest").format(table=table))
-            summary.ingest.append(table)
-        if schema not in ANALYST_SCHEMAS:
+    tables = _warehouse_tables(conn)
+    for table in tables:
+        name = table.name
+        if table.owner != "csp_warehouse":
+            _run(conn, _sql("per_table_owner").format(table=name))
+            summary.owned.append(name)
+        if name in INGEST_TABLES:
+            _run(conn, _sql("per_table_ingest").format(table=name))
+            summary.ingest.append(name)
+        if name in LEDGER_TABLES:
+            _run(conn, _sql("per_table_ledger").format(table=name))
+        if name in OPERATOR_TABLES:
+            _run(conn, _sql("per_table_operator").format(table=name))
+        if name.split(".")[0] not in ANALYST_SCHEMAS:
             continue
-        if (area := area_expression(columns)) is not None:
-            _run(conn, _sql("per_table_analyst_rls").format(table=table, area=area))
-            summary.row_level.append(table)
-        elif table in AREA_WIDE_TABLES:
-            _run(conn, _sql("per_table_analyst_shared").format(table=table))
-            summary.shared.append(table)
+        if (area := area_expression(table.column_names)) is not None:
+            _run(conn, _view_sql("per_table_analyst_rls", table, area=area,
+                                 row_area=area_expression(table.column_names, "t")))
+            summary.row_level.append(name)
+        elif name in AREA_WIDE_TABLES:
+            _run(conn, _view_sql("per_table_analyst_shared", table))
+            summary.shared.append(name)
         else:
-            summary.withheld.append(table)
+            summary.withheld.append(name)
+    _drop_stale_views(conn, {t.name for t in tables if t.name in summary.row_level + summary.shared})
     if conn.exec_driver_sql("SELECT to_regclass('core.dim_geography')").scalar() is not None:
         _run(conn, _sql("refresh_csp_county"))
     if summary.withheld:
