@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import binomtest, false_discovery_control
+from scipy.stats import binom, binomtest, false_discovery_control
 
-from csp.analysis.change import compare_periods, poisson_conditional_p, sqrt_z, windows
+from csp.analysis.change import compare_periods, overdispersed_conditional_p, poisson_conditional_p, sqrt_z, windows
 from csp.analysis.fdr import bh_adjust
 
 
@@ -18,6 +18,22 @@ def test_conditional_poisson_p_equals_scipy_binomtest():
     for x1, x0, p in zip(a, b, ours, strict=True):
         ref = 1.0 if x1 + x0 == 0 else binomtest(int(x1), int(x1 + x0), 0.5).pvalue
         assert p == pytest.approx(ref, abs=1e-9), (x1, x0)
+
+
+def test_overdispersed_conditional_p_is_the_beta_binomial_mixture():
+    """The over-dispersed test's tails equal a binomial integrated over the Beta share of the
+    two gamma rates (numerical integration), and kappa 0 is the binomial test."""
+    from scipy.integrate import quad
+    from scipy.stats import beta
+
+    kappa, x1, x0 = 0.02, 130, 95
+    n = x1 + x0
+    a = b = 1 / kappa
+    upper = quad(lambda s: binom.sf(x1 - 1, n, s) * beta.pdf(s, a, b), 0, 1, epsabs=1e-13)[0]
+    assert overdispersed_conditional_p(x1, x0, kappa=kappa) == pytest.approx(2 * upper, rel=1e-7)
+    assert overdispersed_conditional_p(x1, x0) == pytest.approx(binomtest(x1, n).pvalue, rel=1e-12)
+    # more variation between windows, weaker evidence of change
+    assert overdispersed_conditional_p(x1, x0, kappa=kappa) > overdispersed_conditional_p(x1, x0)
 
 
 def test_bh_equals_scipy_false_discovery_control():
@@ -72,8 +88,15 @@ def test_planted_step_is_flagged_and_counts_match_hand_sums():
     assert row.current == cell[cell.month >= "2024-01-01"].events.sum()
     assert row.previous == cell[(cell.month >= "2023-01-01") & (cell.month < "2024-01-01")].events.sum()
     assert row.significant and row.direction == "increase"
-    assert row["pct_change"] == pytest.approx(100 * (row.current - row.previous) / row.previous)
-    assert row.p_value == pytest.approx(binomtest(int(row.current), int(row.current + row.previous)).pvalue)
+    # per-day rates: 2024 has 366 days, 2023 365
+    assert (row.current_days, row.previous_days) == (366, 365)
+    assert row["pct_change"] == pytest.approx(100 * (row.current / 366 / (row.previous / 365) - 1))
+    assert row.pct_change_low < row["pct_change"] < row.pct_change_high
+    share = 366 / 731
+    if row.dispersion == 0:
+        n = int(row.current + row.previous)
+        tails = binom.cdf(row.current, n, share), binom.sf(row.current - 1, n, share)
+        assert row.p_value == pytest.approx(min(1, 2 * min(tails)))
     rolling = out[out.comparison == "rolling_12m"]
     np.testing.assert_allclose(rolling.q_value, false_discovery_control(rolling.p_value), atol=1e-9)
 
@@ -99,8 +122,9 @@ def test_small_base_has_no_percent_and_zero_counts_are_safe():
     out = compare_periods(counts, "2024-12-01").set_index(["comparison", "area"])
     assert np.isnan(out.loc[("rolling_12m", "a"), "pct_change"])  # base 5 < 20
     zero = out.loc[("rolling_12m", "b")]
-    assert zero.current == 0 and zero.previous == 0 and zero.p_value == 1.0
-    assert zero.direction == "no change" and not zero.significant
+    assert zero.current == 0 and zero.previous == 0 and np.isnan(zero.p_value)
+    # too thin to test: significant is null and the reason says so
+    assert zero.direction == "no change" and pd.isna(zero.significant) and "too few" in zero.reason
 
 
 def test_empty_and_too_short_input():

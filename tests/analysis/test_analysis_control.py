@@ -101,3 +101,41 @@ def test_missing_months_are_zero_and_series_input():
     s = pd.Series([20.0, 30.0], index=pd.to_datetime(["2020-01-01", "2020-12-01"]))
     chart = control_chart(s, min_mean=0)
     assert len(chart.frame) == 12 and chart.frame.events.iloc[1:11].eq(0).all()
+
+
+def test_exceedances_are_judged_against_a_baseline_without_them():
+    from csp.analysis.control import exceedance_family
+
+    rng = np.random.default_rng(8)
+    months = pd.date_range("2023-01-01", periods=36, freq="MS")
+    x = rng.poisson(np.repeat(rng.uniform(30, 300, 40)[:, None], 36, axis=1)).astype(float)
+    x[0, 30:] = x[0, :30].mean() * 1.8  # a step in the judged months of one series
+    r = exceedance_family(x, months)
+    assert r["baseline_months"] == 30 and r["signal"][0].all()
+    assert (r["direction"][0] == "above expected").all() and not r["signal"][1:].any()
+    # the expected value of a judged month does not move with the judged counts
+    y = x.copy()
+    y[0, 30:] = 0
+    assert np.allclose(exceedance_family(y, months)["expected"][0], r["expected"][0])
+    # no estimated variation: the variance is Poisson plus the level's estimation error
+    p = exceedance_family(x[1:2], months, kappa=0.0, seasonal_min_months=999)
+    e = x[1, :30].mean()
+    v = e + e / 30
+    assert p["variance"][0, 31] == pytest.approx(v)
+    assert r["refused"][0] is None
+
+
+def test_exceedance_table_refuses_thin_series_and_names_directions():
+    from csp.analysis.control import exceedance_table
+
+    rng = np.random.default_rng(9)
+    months = pd.date_range("2023-01-01", periods=36, freq="MS")
+    frames = [pd.DataFrame({"month": months, "csp_code": f"c{i}", "theme": "t", "events": rng.poisson(80, 36)})
+              for i in range(8)]
+    frames.append(pd.DataFrame({"month": months, "csp_code": "thin", "theme": "t", "events": rng.poisson(1, 36)}))
+    table = exceedance_table(pd.concat(frames), months[-1])
+    thin = table[table["csp_code"] == "thin"]
+    assert len(thin) == 1 and thin["refused"].iloc[0].startswith("mean")
+    judged = table[table["refused"].isna()]
+    assert len(judged) == 8 * 6 and judged["month"].min() == months[30]
+    assert set(judged.loc[judged["signal"], "direction"]) <= {"above expected", "below expected"}

@@ -9,7 +9,8 @@ import pytest
 from shapely.geometry import box
 
 from csp.analysis.hotspots import (
-    classify_hotspots, distance_band_weights, getis_ord_gi_star, queen_weights, rates_per_1000,
+    distance_band_weights, excess_risk, getis_ord_gi_star, hotspot_classes, nb_tail, queen_weights,
+    rates_per_1000,
 )
 from csp.geometry import polygons_from_geojson
 
@@ -134,21 +135,60 @@ def test_rates_per_lsoa_and_ward():
     assert ward.loc["W2", "events"] == 0
 
 
-def test_classification_across_years():
-    rows = {
-        "emerging": [0, 0, 0, 1], "persistent": [1, 1, 0, 1], "diminishing": [1, 1, 0, 0],
-        "intermittent": [1, 0, 0, 1], "not hot": [0, 0, 0, 0],
-    }
-    frame = pd.DataFrame([(unit, 2021 + k, bool(h)) for unit, hs in rows.items()
-                          for k, h in enumerate(hs)], columns=["id", "year", "hot"])
-    out = classify_hotspots(frame).set_index("id")
-    for unit in rows:
-        assert out.loc[unit, "class"] == unit
+def _grid_map(k: int, rng, risk, years: int = 1, base: float = 40.0):
+    weights = queen_weights(_grid(k))
+    n = k * k
+    population = np.full((n, years), 1000.0)
+    counts = rng.poisson(base * np.asarray(risk)[:, None] * np.ones((1, years))).astype(float)
+    return counts, population, np.repeat(["A", "B"], [n // 2, n - n // 2]), weights
+
+
+def test_excess_risk_tail_is_the_negative_binomial():
+    """One LSOA's p-value is the NB upper tail of mean E and variance E + kappa E^2 (scipy's
+    nbinom with n = 1/kappa), and kappa 0 is the Poisson tail."""
+    from scipy.stats import nbinom, poisson
+
+    kappa, e = 0.09, 60.0
+    r = 1 / kappa
+    assert nb_tail(130, e, e + kappa * e**2, upper=True) == pytest.approx(nbinom.sf(129, r, r / (r + e)), rel=1e-10)
+    assert nb_tail(80, e, e, upper=True) == pytest.approx(poisson.sf(79, e), rel=1e-12)
+
+
+def test_independent_heterogeneity_is_not_a_hotspot_but_a_cluster_is():
+    rng = np.random.default_rng(5)
+    k = 20
+    risk = rng.gamma(1 / 0.3**2, 0.3**2, k * k)  # CV 0.3, no spatial structure
+    counts, pop, csp, w = _grid_map(k, rng, risk)
+    plain = excess_risk(counts[:, 0], pop[:, 0], csp, w)
+    assert plain["kappa"] == pytest.approx(0.09, rel=0.5) and not plain["hot"].any()
+    cluster = np.zeros(k * k, dtype=bool)
+    for r in range(8, 11):
+        cluster[r * k + 8:r * k + 11] = True  # a 3 x 3 block at three times the risk
+    counts, pop, csp, w = _grid_map(k, rng, np.where(cluster, 3.0, 1.0) * rng.gamma(1 / 0.09, 0.09, k * k))
+    found = excess_risk(counts[:, 0], pop[:, 0], csp, w)
+    assert found["hot"][cluster].sum() >= 7 and not found["hot"][~cluster & (found["rate_ratio"] <= 1)].any()
+    # minimum evidence: every hot LSOA is above its partnership's rate with 10 events or more
+    assert (found["rate_ratio"][found["hot"]] > 1).all() and (counts[found["hot"], 0] >= 10).all()
+
+
+def test_classes_come_from_calibrated_tests():
+    rng = np.random.default_rng(6)
+    k = 20
+    cluster = np.zeros(k * k, dtype=bool)
+    for r in range(8, 11):
+        cluster[r * k + 8:r * k + 11] = True
+    stable = np.where(cluster, 3.0, 1.0)
+    counts, pop, csp, w = _grid_map(k, rng, stable, years=3)
+    classes = hotspot_classes(counts, pop, csp, w)
+    assert (classes["class"][cluster] == "persistent").sum() >= 7 and not (classes["class"] == "emerging").any()
+    new = counts.copy()
+    new[:, :2] = rng.poisson(40.0, (k * k, 2))  # the cluster appears only in the latest year
+    classes = hotspot_classes(new, pop, csp, w)
+    assert (classes["class"][cluster] == "emerging").sum() >= 5 and classes["years"] == 3
 
 
 def test_empty_and_bad_input():
     assert getis_ord_gi_star([], np.zeros((0, 0))).empty
-    assert classify_hotspots(pd.DataFrame(columns=["id", "year", "hot"])).empty
     with pytest.raises(ValueError):
         getis_ord_gi_star([1.0, 2.0], np.zeros((3, 3)))
     z = getis_ord_gi_star([0.0, 0.0, 0.0], np.zeros((3, 3)))["z"]

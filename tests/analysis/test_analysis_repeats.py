@@ -96,3 +96,17 @@ def test_knox_edge_cases():
     assert (empty.observed == 0).all() and len(empty) == 9
     with pytest.raises(ValueError):
         knox_test(pd.DataFrame(columns=["x", "y", "date"]), space_bands=(100, 50))
+
+
+def test_one_global_near_repeat_test_per_table():
+    rng = np.random.default_rng(21)
+    n = 200
+    x, y, day = rng.uniform(0, 4000, n), rng.uniform(0, 4000, n), rng.integers(0, 365, n)
+    dates = pd.Timestamp("2024-01-01") + pd.to_timedelta(day, unit="D")
+    random = knox_test(pd.DataFrame({"x": x, "y": y, "date": dates}), permutations=999, seed=1)
+    assert random["global_p_value"].nunique() == 1 and random["global_p_value"].iloc[0] > 0.05
+    k = 40  # follow-ups within 30 m and a week
+    near = pd.DataFrame({"x": np.r_[x, x[:k] + 20], "y": np.r_[y, y[:k]],
+                         "date": np.r_[dates, dates[:k] + pd.to_timedelta(rng.integers(1, 7, k), unit="D")]})
+    planted = knox_test(near, permutations=999, seed=1)
+    assert planted["global_p_value"].iloc[0] == pytest.approx(1 / 1000)

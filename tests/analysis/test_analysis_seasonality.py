@@ -54,3 +54,28 @@ def test_same_month_last_year():
     assert out.loc["violence", "current"] == 0 and out.loc["violence", "last_year"] == 10
     with pytest.raises(ValueError):
         same_month_last_year(counts, "2024-01-01")
+
+
+def test_seasonal_profile_test_finds_a_planted_season_and_not_noise():
+    from csp.analysis.seasonality import seasonal_profiles
+
+    rng = np.random.default_rng(12)
+    months = pd.date_range("2023-01-01", periods=36, freq="MS")
+    season = 1 + 0.3 * np.cos(2 * np.pi * (months.month - 7) / 12)
+    frames = [pd.DataFrame({"month": months, "area": f"a{i}", "theme": "t",
+                            "events": rng.poisson(60 * (season if i == 0 else 1))}) for i in range(30)]
+    frames.append(pd.DataFrame({"month": months, "area": "thin", "theme": "t", "events": rng.poisson(0.5, 36)}))
+    out = seasonal_profiles(pd.concat(frames)).drop_duplicates("area").set_index("area")
+    assert out.loc["a0", "significant"] and out.drop(["a0", "thin"])["significant"].sum() <= 1
+    assert pd.isna(out.loc["thin", "significant"]) and "too few" in out.loc["thin", "reason"]
+
+
+def test_seasonal_test_allows_for_month_to_month_variation():
+    from csp.analysis.seasonality import seasonality_family
+
+    rng = np.random.default_rng(13)
+    x = rng.poisson(500 * rng.gamma(100, 0.01, (60, 3, 12)))  # CV 10 % a month, no season
+    lumpy = seasonality_family(x)
+    assert lumpy["kappa"] == pytest.approx(0.01, rel=0.3)
+    assert np.nanmean(lumpy["p"] < 0.05) < 0.12
+    assert np.nanmean(seasonality_family(x, kappa=0.0)["p"] < 0.05) > 0.5

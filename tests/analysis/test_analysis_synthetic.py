@@ -18,7 +18,7 @@ def found(tmp_path_factory):
 def test_planted_trend_is_the_significant_change(found):
     trend = found["signals"]["trend"]
     change = found["change"]
-    flagged = change[change["significant"]]
+    flagged = change[change["significant"].fillna(False).astype(bool)]
     assert set(flagged["comparison"]) == {"rolling_12m", "ytd"}
     assert flagged[["level", "csp_code", "category", "theme", "direction"]].drop_duplicates().values.tolist() == [
         ["category", trend["csp_code"], trend["crime_type"], trend["theme"], "increase"]]
@@ -27,7 +27,7 @@ def test_planted_trend_is_the_significant_change(found):
 def test_planted_trend_is_a_rising_trend_in_its_partnership(found):
     trend = found["signals"]["trend"]
     trends = found["trend"]
-    rising = trends[trends["significant"] & (trends["level"] == "category")]
+    rising = trends[trends["significant"].fillna(False).astype(bool) & (trends["level"] == "category")]
     assert rising[["csp_code", "category", "theme", "direction"]].values.tolist() == [
         [trend["csp_code"], trend["crime_type"], trend["theme"], "rising"]]
     assert rising["annual_change_pct"].iloc[0] == pytest.approx(100 * trend["annual_growth"], abs=10)

@@ -59,11 +59,25 @@ def test_stationary_noise_gives_uniform_p_values():
     assert kstest(result["p_value"], "uniform").pvalue > 0.01
 
 
-def test_overdispersed_series_are_tested_with_their_own_variance():
+def test_year_to_year_variation_is_estimated_across_the_family():
+    """Series whose yearly level varies 10 % (gamma) beyond Poisson: the family's kappa is
+    found near 0.01 and the test keeps its level, where a Poisson test flags most series."""
     rng = np.random.default_rng(3)
-    lumpy = rng.negative_binomial(2, 2 / (2 + 60), 36)  # mean 60, variance far above Poisson
-    result = trend_test(series(lumpy), MONTHS[-1]).iloc[0]
-    assert result["dispersion"] > 5
+    frames = []
+    for i in range(300):
+        level = rng.uniform(200, 600)
+        yearly = rng.gamma(100, 1 / 100, 3)  # CV 0.1
+        frames.append(series(rng.poisson(np.repeat(level * yearly, 12)), area=f"a{i}"))
+    result = trend_test(pd.concat(frames), MONTHS[-1])
+    assert result["nb_dispersion"].iloc[0] == pytest.approx(0.01, rel=0.35)
+    assert (result["p_value"] < 0.05).mean() < 0.09
+    assert (trend_test(pd.concat(frames), MONTHS[-1], kappa=0.0)["p_value"] < 0.05).mean() > 0.5
+
+
+def test_thin_series_are_not_tested():
+    result = trend_test(series(np.r_[np.zeros(30), np.ones(6)]), MONTHS[-1]).iloc[0]
+    assert pd.isna(result["significant"]) and np.isnan(result["p_value"]) and "too few" in result["reason"]
+    assert result["direction"] is None
 
 
 def test_too_little_history_is_refused():

@@ -28,21 +28,33 @@ def test_worked_example():
     assert r.wdq == pytest.approx(6 / 35, abs=1e-12)
     assert r.total_net_effect == pytest.approx(41.0, abs=1e-9)
     assert r.gross_effect == 40 and r.net_effect == pytest.approx(0.5 - 60 / 190)
-    assert r.label == "diffusion of benefits"
+    # the treatment fell clearly relative to the control, the buffer's 80 -> 70 is within chance
+    assert r.success_high < 0 and r.buffer_low < 0 < r.buffer_high
+    assert r.label == "no clear evidence either way"
+    assert r.wdq_low < r.wdq < r.wdq_high and r.total_net_effect_low < 41 < r.total_net_effect_high
 
 
-def test_labels_displacement_no_effect_and_undefined():
+def test_labels_only_where_the_interval_excludes_neutral():
+    # counts 10 x the hand example's: the intervals are narrow enough to label
     out = weighted_displacement(
-        a_before=[100, 100, 100, 100, 100], a_after=[60, 60, 120, 60, 60],
-        b_before=[80, 80, 80, 80, 80], b_after=[90, 150, 80, 80, 80],
-        c_before=[200, 200, 200, 200, 0], c_after=[200, 200, 200, 200, 10])
-    assert out.label.tolist() == ["displacement", "displacement", "no effect",
-                                  "no displacement or diffusion", "undefined: zero control count"]
-    # 10 displaced of 40 prevented: WDQ -0.25, TNE 30
-    assert out.wdq[0] == pytest.approx(-0.25) and out.total_net_effect[0] == pytest.approx(30)
-    assert out.detail[1] == "displacement outweighed the direct benefit"  # 70 > 40
-    assert out.total_net_effect[1] < 0
+        a_before=[1000, 1000, 1000, 1000, 1000, 100], a_after=[600, 600, 1200, 600, 600, 60],
+        b_before=[800, 800, 800, 800, 800, 80], b_after=[900, 1500, 800, 500, 800, 90],
+        c_before=[2000, 2000, 2000, 2000, 0, 200], c_after=[2000, 2000, 2000, 2000, 10, 200])
+    assert out.label.tolist() == ["displacement", "displacement", "no clear effect", "diffusion of benefits",
+                                  "undefined: zero control count", "no clear evidence either way"]
+    # 100 displaced of 400 prevented: WDQ -0.25, TNE 300, a net benefit the interval shows
+    assert out.wdq[0] == pytest.approx(-0.25) and out.total_net_effect[0] == pytest.approx(300)
+    assert out.detail[0].startswith("net benefit") and out.total_net_effect_low[0] > 0
+    assert out.detail[1] == "displacement outweighed the direct benefit"  # 700 > 400
+    assert out.total_net_effect_high[1] < 0
     assert math.isnan(out.wdq[4]) and np.isnan(out.total_net_effect[4])
+
+
+def test_extra_variation_widens_the_intervals():
+    poisson = weighted_displacement(1000, 600, 800, 900, 2000, 2000).iloc[0]
+    lumpy = weighted_displacement(1000, 600, 800, 900, 2000, 2000, kappa=0.01).iloc[0]
+    assert lumpy.buffer_high - lumpy.buffer_low > 1.5 * (poisson.buffer_high - poisson.buffer_low)
+    assert poisson.label == "displacement" and lumpy.label == "no clear evidence either way"
 
 
 def test_negative_counts_refused():

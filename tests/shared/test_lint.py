@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-LINTED = ("plugins", "dags", "tests")
+LINTED = ("plugins", "dags", "tests", "scripts")
 
 
 def ruff(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess:

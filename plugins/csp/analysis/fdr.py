@@ -32,3 +32,15 @@ def bh_adjust(p_values) -> np.ndarray:
     res = out.ravel()
     res[ok] = q
     return res.reshape(p.shape)
+
+
+def significant(q_values, alpha: float, tested=None):
+    """``q < alpha`` as a nullable boolean array: null where the test was not run (``tested``
+    False, or a missing q-value), so a table says "not tested" rather than "not significant"."""
+    import pandas as pd
+
+    q = np.asarray(q_values, dtype=float)
+    run = ~np.isnan(q) if tested is None else (np.asarray(tested, dtype=bool) & ~np.isnan(q))
+    flags = pd.array(np.nan_to_num(q, nan=1.0) < alpha, dtype="boolean")
+    flags[~run] = pd.NA
+    return flags

@@ -21,10 +21,38 @@ Method
   boundaries) when polygons are given, else a distance band on centroids (every unit within
   ``threshold`` metres, cKDTree) in British National Grid metres (EPSG:27700 via pyproj) or
   given x/y. A unit with no neighbour still has itself, so Gi* stays defined.
-* **Classification across years** (``classify_hotspots``), with L the latest year, for units hot
-  in at least one year: ``emerging`` hot in L only; ``persistent`` hot in L and in more than half
-  of the years (so at least two); ``intermittent`` hot in L and in some earlier year but not in
-  most; ``diminishing`` hot in an earlier year but not in L; otherwise ``not hot``.
+  Gi* is kept as the descriptive statistic and the ranking (``z``, ``rank``), not as the
+  decision: its normal approximation fails far in the upper tail of skewed rates, where a
+  q < 0.05 flag among hundreds of LSOAs needs p near 1e-4.
+* **The published flag** (``excess_risk``): a model-based test of excess risk in each LSOA's
+  neighbourhood (itself and its neighbours: Gi*'s window). Each LSOA's expected count is its
+  population times its partnership's rate (population as exposure); LSOAs differ beyond
+  Poisson, so counts are negative binomial about it, ``Var(O) = E + kappa E^2``: the
+  gamma-Poisson model of small-area rates, whose ``kappa`` is the between-area variance of
+  the relative risks (Clayton and Kaldor 1987, 'Empirical Bayes estimates of age-standardized
+  relative risks for use in disease mapping', Biometrics 43; Marshall 1991, 'Mapping disease
+  and mortality rates using empirical Bayes estimators', JRSS C 40). ``kappa`` is estimated
+  by moments over every LSOA, robustly (``heterogeneity``: the median Pearson residual
+  matched to chi-square(1) over the LSOAs expecting at least 5 events, so a real hotspot does
+  not widen the yardstick it is judged by; the Pearson statistic equal to its degrees of
+  freedom when too few expect 5). With independent risks the neighbourhood's total ``S`` has
+  mean ``sum E`` and variance ``sum (E + kappa E^2)``; its upper-tail p-value is that of the
+  negative binomial with that mean and variance (exact for one LSOA, a moment match for the
+  sum). BH q-values across the LSOAs of the map. Heterogeneity between LSOAs, however large,
+  is then not a hotspot; a cluster of raised rates is. **Minimum evidence**: ``hot`` also
+  needs the LSOA's own rate above its partnership's (``rate_ratio = O / E > 1``, reported) and
+  at least ``MIN_EVENTS`` (10) events of its own; ``cold`` is the mirror (lower tail, rate
+  ratio below 1). ``smoothed_rate_ratio`` is the empirical-Bayes (posterior mean) relative
+  risk ``(O + 1/kappa) / (E + 1/kappa)``, which shrinks a small LSOA's ratio towards 1.
+* **Classification across years** (``hotspot_classes``), with L the latest year and the
+  earlier years pooled: ``persistent`` hot in L and hot on the earlier years together;
+  ``emerging`` hot in L, not hot before, and its neighbourhood's count in L significantly
+  above its mean of the earlier years (the over-dispersed conditional test of
+  csp.analysis.change, kappa pooled over every neighbourhood's yearly counts, one-sided, BH
+  across every LSOA of the map, not only those hot, whose latest counts are high by
+  selection); ``hot`` hot in L with neither (no clear evidence how long it
+  has been); ``diminishing`` hot before, not in L, with a significant fall; otherwise ``not
+  hot``. A class is only ever the outcome of those calibrated tests.
 """
 from __future__ import annotations
 
@@ -144,29 +172,132 @@ def getis_ord_gi_star(
     return out[cols]
 
 
-def classify_hotspots(
-    hot_by_year: pd.DataFrame, *, unit_col: str = "id", year_col: str = "year",
-    hot_col: str = "hot",
-) -> pd.DataFrame:
-    """unit, years, hot_years, hot_latest, class: the rule in the module docstring."""
-    cols = [unit_col, "years", "hot_years", "hot_latest", "class"]
-    if hot_by_year.empty:
-        return pd.DataFrame(columns=cols)
-    latest = hot_by_year[year_col].max()
-    n_years = hot_by_year[year_col].nunique()
-    hb = hot_by_year.assign(_hot=hot_by_year[hot_col].astype(bool),
-                            _latest=hot_by_year[year_col] == latest)
-    g = hb.groupby(unit_col)
-    out = pd.DataFrame({
-        "years": n_years,
-        "hot_years": g["_hot"].sum().astype(int),
-        "hot_latest": hb[hb["_latest"]].groupby(unit_col)["_hot"].any().reindex(
-            g.size().index, fill_value=False).astype(bool),
-    }).reset_index()
-    hy, hl = out["hot_years"], out["hot_latest"]
-    out["class"] = np.select(
-        [hl & (hy == 1), hl & (hy >= 2) & (hy > n_years / 2), hl, ~hl & (hy >= 1)],
-        ["emerging", "persistent", "intermittent", "diminishing"],
-        "not hot",
-    )
-    return out[cols]
+MIN_EVENTS = 10
+DEFAULT_ALPHA = 0.05
+
+
+def nb_tail(observed, mean, variance, *, upper: bool) -> np.ndarray:
+    """P(X >= observed) (upper) or P(X <= observed) of the negative binomial with the given
+    mean and variance (Poisson where the variance does not exceed the mean)."""
+    from scipy.stats import nbinom, poisson
+
+    x, m, v = (np.asarray(a, dtype=float) for a in (observed, mean, variance))
+    over = v > m * (1 + 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(over, m**2 / (v - m), 1.0)
+        prob = np.where(over, r / (r + m), 0.5)
+    if upper:
+        return np.where(over, nbinom.sf(x - 1, r, prob), poisson.sf(x - 1, m))
+    return np.where(over, nbinom.cdf(x, r, prob), poisson.cdf(x, m))
+
+
+def heterogeneity(observed, expected, fitted: int, *, min_expected: float = 5.0, min_units: int = 30) -> float:
+    """kappa of the gamma-Poisson model: median (O - E)^2 / (E + kappa E^2) = median of
+    chi-square(1) over the LSOAs expecting ``min_expected`` or more; with fewer than
+    ``min_units`` of those, sum (O - E)^2 / (E + kappa E^2) = n - fitted over all."""
+    from scipy.optimize import brentq
+    from scipy.stats import chi2
+
+    o, e = np.asarray(observed, dtype=float), np.asarray(expected, dtype=float)
+    keep = e > 0
+    o, e = o[keep], e[keep]
+    if len(o) - fitted < 5:
+        return 0.0
+    r2 = (o - e) ** 2
+    large = e >= min_expected
+    if large.sum() >= min_units:
+        target = chi2.median(1) * (len(o) - fitted) / len(o)
+
+        def excess(kappa):
+            return float(np.median(r2[large] / (e[large] + kappa * e[large] ** 2))) - target
+    else:
+        def excess(kappa):
+            return float(np.sum(r2 / (e + kappa * e**2))) - (len(o) - fitted)
+
+    if excess(0.0) <= 0:
+        return 0.0
+    return float(brentq(excess, 0.0, 100.0, xtol=1e-12)) if excess(100.0) < 0 else 100.0
+
+
+def neighbourhood(weights, n: int) -> sparse.csr_matrix:
+    """The binary neighbour matrix with each unit its own neighbour (Gi*'s window)."""
+    w = sparse.csr_matrix(weights, dtype=float)
+    if w.shape != (n, n):
+        raise ValueError(f"weights shape {w.shape} does not match {n} values")
+    w = (w != 0).astype(float)
+    w.setdiag(1.0)
+    return sparse.csr_matrix(w)
+
+
+def excess_risk(observed, population, partnership, weights, *, kappa: float | None = None,
+                alpha: float = DEFAULT_ALPHA, min_events: int = MIN_EVENTS) -> dict[str, np.ndarray]:
+    """The hotspot test of one map (arrays, one element per LSOA; ``partnership`` any labels):
+    expected, rate_ratio, smoothed_rate_ratio, p (upper), q, hot, cold, kappa. ``weights``:
+    the n x n binary neighbours (no diagonal needed)."""
+    o = np.asarray(observed, dtype=float)
+    pop = np.asarray(population, dtype=float)
+    codes, labels = pd.factorize(pd.Series(partnership), sort=True)
+    rate = np.bincount(codes, weights=o, minlength=len(labels)) / np.maximum(
+        np.bincount(codes, weights=pop, minlength=len(labels)), 1e-12)
+    e = pop * rate[codes]
+    if kappa is None:
+        kappa = heterogeneity(o, e, len(labels))
+    w = neighbourhood(weights, len(o))
+    s, es, vs = w @ o, w @ e, w @ (e + kappa * e**2)
+    upper = np.where(es > 0, nb_tail(s, es, vs, upper=True), 1.0)
+    lower = np.where(es > 0, nb_tail(s, es, vs, upper=False), 1.0)
+    q_hot, q_cold = bh_adjust(upper), bh_adjust(lower)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(e > 0, o / e, np.nan)
+        if kappa > 0:
+            smoothed = np.where(e > 0, (o + 1 / kappa) / (e + 1 / kappa), np.nan)
+        else:
+            smoothed = np.where(e > 0, 1.0, np.nan)
+    hot = (q_hot < alpha) & (np.nan_to_num(ratio) > 1) & (o >= min_events)
+    cold = (q_cold < alpha) & (np.nan_to_num(ratio, nan=1.0) < 1)
+    return {"expected": e, "rate_ratio": ratio, "smoothed_rate_ratio": smoothed, "p": upper, "q": q_hot,
+            "p_cold": lower, "q_cold": q_cold, "hot": hot, "cold": cold, "kappa": kappa,
+            "neighbourhood_events": s, "neighbourhood_expected": es}
+
+
+def hotspot_classes(observed_by_year, population_by_year, partnership, weights, *, alpha: float = DEFAULT_ALPHA,
+                    min_events: int = MIN_EVENTS) -> dict[str, np.ndarray]:
+    """Classes of one theme's LSOAs from (LSOA, year) counts and populations, oldest year
+    first, the last year L: hot_latest, hot_before, rise/fall q-values, hot_years, class."""
+    from .change import overdispersed_conditional_p
+    from .dispersion import pooled_dispersion
+
+    o = np.asarray(observed_by_year, dtype=float)
+    pop = np.asarray(population_by_year, dtype=float)
+    n, years = o.shape
+    latest = excess_risk(o[:, -1], pop[:, -1], partnership, weights, alpha=alpha, min_events=min_events)
+    hot_years = np.zeros(n, dtype=int)
+    for y in range(years - 1):
+        hot_years += excess_risk(o[:, y], pop[:, y], partnership, weights, alpha=alpha, min_events=min_events)["hot"]
+    hot_years += latest["hot"]
+    cls = np.where(latest["hot"], "hot", "not hot").astype(object)
+    hot_before = np.zeros(n, dtype=bool)
+    q_rise = np.full(n, np.nan)
+    q_fall = np.full(n, np.nan)
+    if years >= 2:
+        earlier = excess_risk(o[:, :-1].sum(axis=1), pop[:, :-1].sum(axis=1), partnership, weights,
+                              alpha=alpha, min_events=min_events)
+        hot_before = earlier["hot"]
+        counts = np.asarray(neighbourhood(weights, n) @ o)  # each neighbourhood's count by year
+        kappa_t = pooled_dispersion(counts)  # their year-to-year variation beyond Poisson
+        now, before = counts[:, -1], counts[:, :-1].sum(axis=1)
+        share = 1 / years
+        two_sided = overdispersed_conditional_p(now, before, kappa=kappa_t, share=share)
+        rising = now / 1 > before / (years - 1)
+        p_rise = np.where(rising, two_sided / 2, 1 - two_sided / 2)
+        p_fall = np.where(~rising, two_sided / 2, 1 - two_sided / 2)
+        # every LSOA is in the family: testing only those just found hot would select the ones
+        # whose latest count is high by chance (the winner's curse)
+        rise_family, fall_family = latest["hot"] & ~hot_before, hot_before & ~latest["hot"]
+        q_rise, q_fall = bh_adjust(p_rise), bh_adjust(p_fall)
+        cls = np.select(
+            [latest["hot"] & hot_before, rise_family & (np.nan_to_num(q_rise, nan=1) < alpha), latest["hot"],
+             fall_family & (np.nan_to_num(q_fall, nan=1) < alpha)],
+            ["persistent", "emerging", "hot", "diminishing"], "not hot").astype(object)
+    return {"latest": latest, "hot_before": hot_before, "q_rise": q_rise, "q_fall": q_fall,
+            "hot_years": hot_years, "years": years, "class": cls}

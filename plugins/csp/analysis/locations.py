@@ -28,8 +28,11 @@ the fire contract) and road collisions (STATS19, council casualty files). police
 excluded by design: their dates are months and their points are snapped map points, so a
 pair's distance and gap in days mean nothing (Ratcliffe's calculator needs both). Columns:
 csp_code, theme, events, datasets (comma-separated), space_band, time_band, observed,
-expected, knox_ratio, p_value, q_value (Benjamini-Hochberg across the whole table),
-permutations, window_start, window_end. A CSP and theme with fewer than
+expected, knox_ratio, p_value (the cell's, shown, never a claim), q_value (BH across every
+cell of the table, kept for reference), global_p_value (the CSP and theme's one near-repeat
+test, csp.analysis.repeats.global_max_t_p), global_q_value (BH across the CSP x theme global
+tests), near_repeat (``global_q_value < 0.05``: the only near-repeat claim), permutations,
+window_start, window_end. A CSP and theme with fewer than
 ``min_events`` eligible events is left out (too few pairs to test).
 """
 from __future__ import annotations
@@ -45,7 +48,7 @@ from csp.geometry import to_british_grid
 DEFAULT_MIN_EVENTS = 2
 DEFAULT_TOP = 10
 KNOX_MIN_EVENTS = 20
-KNOX_PERMUTATIONS = 99  # p-values to 0.01: a screening table, run every quarter per CSP and theme
+KNOX_PERMUTATIONS = 999  # enough for one global test per table at 0.05 after BH across tables
 KNOX_SEED = 0  # fixed, so a re-run of the analysis gives the same table
 
 SUMMARY_COLUMNS = ["csp_code", "theme", "window_start", "window_end", "min_events", "events",
@@ -55,7 +58,8 @@ LOCATION_COLUMNS = ["rank", "location_key", "location_events", "first_date", "la
                     "lsoa11_code", "lsoa11_name", "ward_code", "ward_name"]
 KNOX_COLUMNS = ["csp_code", "theme", "events", "datasets", "space_band", "time_band", "observed",
                 "expected", "knox_ratio", "p_value", "q_value", "permutations", "window_start",
-                "window_end"]
+                "window_end", "global_p_value", "global_q_value", "near_repeat"]
+NEAR_REPEAT_ALPHA = 0.05
 
 
 def window(reference_month) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -169,6 +173,14 @@ def repeat_location_table(conn: Connection, reference_month, *, min_events: int 
     return table.sort_values(["csp_code", "theme", "rank"], na_position="first", ignore_index=True)
 
 
+def near_repeat_claims(table: pd.DataFrame, alpha: float = NEAR_REPEAT_ALPHA) -> pd.DataFrame:
+    """global_q_value (BH over the CSP x theme global tests) and near_repeat on every row."""
+    tests = table.drop_duplicates(["csp_code", "theme"])[["csp_code", "theme", "global_p_value"]].copy()
+    tests["global_q_value"] = bh_adjust(tests["global_p_value"].to_numpy())
+    tests["near_repeat"] = tests["global_q_value"] < alpha
+    return table.merge(tests.drop(columns="global_p_value"), on=["csp_code", "theme"], how="left")
+
+
 def knox_table(conn: Connection, reference_month, *, space_bands=(0, 100, 200, 400),
                time_bands=(0, 7, 14, 28), permutations: int = KNOX_PERMUTATIONS, seed: int = KNOX_SEED,
                min_events: int = KNOX_MIN_EVENTS) -> pd.DataFrame:
@@ -193,5 +205,6 @@ def knox_table(conn: Connection, reference_month, *, space_bands=(0, 100, 200, 4
         return pd.DataFrame(columns=KNOX_COLUMNS)
     table = pd.concat(frames, ignore_index=True)
     table["q_value"] = bh_adjust(table["p_value"].to_numpy())
+    table = near_repeat_claims(table)
     table = table.assign(permutations=permutations, window_start=start.date(), window_end=end.date())
     return table[KNOX_COLUMNS]

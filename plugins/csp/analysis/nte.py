@@ -9,9 +9,16 @@ its CSP-coded admissions (X85-Y09, F10-F19, T51, Y90, Y91) than in the rest of t
 proportionate-morbidity comparison that needs no population for the outward code (the
 warehouse has none: docs/warehouse.md, the outward-code rule).
 
-Test: one-sided Fisher exact test of the place against the rest of the area (2 x 2: place /
-rest x counted / not), computed as the hypergeometric upper tail, identical to
-``scipy.stats.fisher_exact(..., alternative='greater')``; Benjamini-Hochberg q-values across
+Test: places differ in their share by more than binomial chance (a share of night-time
+violence is not the same in every residential LSOA), so each place's count is beta-binomial
+about the area's share ``p0``: ``Var = n p0 (1 - p0) (1 + (n - 1) rho)``, with the
+intra-place correlation ``rho`` estimated by moments over every place of the source (the
+median Pearson ratio, over places with at least 20 base events, so a real cluster does not
+widen its own yardstick; Williams 1982, 'Extra-binomial variation in logistic linear models',
+Applied Statistics 31). The one-sided p-value is the beta-binomial upper tail; with ``rho``
+0 (or too few places to estimate it) it is the one-sided Fisher exact test of the place
+against the rest of the area (``fisher_p``, always kept: identical to
+``scipy.stats.fisher_exact(..., alternative='greater')``). Benjamini-Hochberg q-values across
 the places of each source; a place is in the cluster when ``q < 0.05``. Window: the last 12
 months (rolling_12m current window). Places are ranked within their CSP but tested against
 the whole area, since the night-time pattern is a town-centre one wherever it falls.
@@ -23,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from scipy.stats import hypergeom
+from scipy.optimize import brentq
+from scipy.stats import betabinom, chi2, hypergeom
 from sqlalchemy.engine import Connection
 
 from csp.analysis.fdr import bh_adjust
@@ -33,7 +41,8 @@ ALPHA = 0.05
 VIOLENCE_CRIME = "Violence and sexual offences"
 ASSAULT_BLOCKS = tuple(f"X{n}" for n in range(85, 100)) + tuple(f"Y0{n}" for n in range(10))
 COLUMNS = ["csp_code", "source_dataset", "place_type", "place", "events", "base_events", "share",
-           "rest_share", "area_share", "ratio", "p_value", "q_value", "in_cluster"]
+           "rest_share", "area_share", "ratio", "p_value", "q_value", "in_cluster", "fisher_p",
+           "share_dispersion"]
 
 
 @dataclass(frozen=True)
@@ -55,17 +64,41 @@ def is_assault(codes: pd.Series) -> pd.Series:
     return codes.fillna("").str.upper().str.slice(0, 3).isin(ASSAULT_BLOCKS)
 
 
+def share_dispersion(k: np.ndarray, n: np.ndarray, p0: float, *, min_base: int = 20) -> float:
+    """rho of the beta-binomial: median over places with ``min_base`` or more base events of
+    (k - n p0)^2 / (n p0 (1 - p0) (1 + (n - 1) rho)) equal to the median of chi-square(1)."""
+    use = n >= min_base
+    if use.sum() < 10 or not 0 < p0 < 1:
+        return 0.0
+    r2 = (k[use] - n[use] * p0) ** 2 / (n[use] * p0 * (1 - p0))
+    target = chi2.median(1)
+
+    def excess(rho):
+        return float(np.median(r2 / (1 + (n[use] - 1) * rho))) - target
+
+    if excess(0.0) <= 0:
+        return 0.0
+    return float(brentq(excess, 0.0, 0.99, xtol=1e-12)) if excess(0.99) < 0 else 0.99
+
+
 def raised_share(places: pd.DataFrame) -> pd.DataFrame:
     """``places`` (csp_code, place, events, base_events; events <= base_events) with each
-    place's share tested against the rest: share, rest_share, area_share, ratio, p_value,
-    q_value, in_cluster."""
+    place's share tested against the area's: share, rest_share, area_share, ratio, p_value,
+    q_value, in_cluster, fisher_p, share_dispersion."""
     k = places["events"].to_numpy(dtype=np.int64)
     n = places["base_events"].to_numpy(dtype=np.int64)
     if np.any(k > n) or np.any(k < 0):
         raise ValueError("events must lie between 0 and base_events")
     total_k, total_n = k.sum(), n.sum()
+    p0 = total_k / total_n if total_n else 0.0
     # Fisher's one-sided test: P(X >= k), X ~ Hypergeometric(total_n, total_k, n)
-    p = hypergeom.sf(k - 1, total_n, total_k, n)
+    fisher = hypergeom.sf(k - 1, total_n, total_k, n)
+    rho = share_dispersion(k, n, p0)
+    if 0 < p0 < 1 and rho > 0:
+        a, b = p0 * (1 - rho) / rho, (1 - p0) * (1 - rho) / rho
+        p = betabinom.sf(k - 1, n, a, b)
+    else:  # no variation beyond binomial: the exact conditional test
+        p = fisher
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(n > 0, k / n, np.nan)
         rest = np.where(total_n - n > 0, (total_k - k) / (total_n - n), np.nan)
@@ -73,7 +106,8 @@ def raised_share(places: pd.DataFrame) -> pd.DataFrame:
     q = bh_adjust(p)
     return places.assign(share=share, rest_share=rest,
                          area_share=total_k / total_n if total_n else np.nan,
-                         ratio=ratio, p_value=p, q_value=q, in_cluster=(q < ALPHA) & (share > rest))
+                         ratio=ratio, p_value=p, q_value=q, in_cluster=(q < ALPHA) & (share > rest),
+                         fisher_p=fisher, share_dispersion=rho)
 
 
 def police_places(conn: Connection, start, end) -> pd.DataFrame:

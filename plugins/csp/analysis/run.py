@@ -8,12 +8,15 @@ analysis and reports describe the same year. Tables (one row per the grain named
   or category: exact conditional Poisson test, BH q within each level and comparison.
 - ``analysis.trend``: level x CSP x theme or category: the year-on-year trend score test over
   up to three complete years (seasonality allowed for), BH q within each level.
-- ``analysis.exceedances``: CSP x theme x month, the last six months of each control chart
-  (or one row saying why the series was refused).
-- ``analysis.seasonal_index``: theme x month of year, over the whole area.
-- ``analysis.hotspots``: theme x LSOA: Gi* over the area's LSOAs on 12-month rates per 1,000
-  residents (neighbours: see neighbour_weights), FDR-controlled, ranked within each CSP, with
-  the emerging / persistent / diminishing class across the years available.
+- ``analysis.exceedances``: CSP x theme x month, the last six months of each series judged
+  against the months before them, every chart one family (or one row saying why refused).
+- ``analysis.seasonal_index``: theme x month of year, over the whole area, with its test.
+- ``analysis.seasonality``: level x CSP x theme or category x month of year: each
+  partnership's tested month profile.
+- ``analysis.hotspots``: theme x LSOA: Gi* (ranking) over the area's LSOAs on 12-month rates
+  per 1,000 residents (neighbours: see neighbour_weights), the empirical-Bayes excess-risk
+  test that decides ``hot``, ranked within each CSP, with the calibrated class across the
+  years available.
 - ``analysis.harm``: CSP x theme: events and Crime Severity Score-weighted harm, 12 months.
 - ``analysis.displacement``: the configured initiative's WDQ and total net effect.
 - ``analysis.priorities``: CSP x theme: the priority matrix (volume, harm, trend, concern,
@@ -125,20 +128,36 @@ def trend_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
 
 
 def exceedance_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
-    frames = []
+    """The last six months of every CSP x theme series judged against the months before them,
+    all charts one family (csp.analysis.control.exceedance_table)."""
+    return control.exceedance_table(monthly[["month", "csp_code", "theme", "events"]], reference_month,
+                                    judged_months=EXCEEDANCE_MONTHS)
+
+
+def seasonal_index_table(area_monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
+    """Each theme's month profile over the whole area, with its test (one family)."""
+    history = area_monthly[area_monthly["month"] <= reference_month]
+    if history.empty:
+        return pd.DataFrame(columns=["theme", *seasonality.PROFILE_COLUMNS[2:]])
+    return seasonality.seasonal_profiles(history.assign(area="area"), area_col="area").drop(columns="area")
+
+
+def seasonality_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
+    """Each CSP's month profile per theme and per category, tested (csp.analysis.seasonality):
+    level, csp_code, theme, category, month_of_year, index and the profile test."""
     history = monthly[monthly["month"] <= reference_month]
-    for (csp, theme), series in history.groupby(["csp_code", "theme"], sort=True):
-        chart = control.control_chart(series[["month", "events"]])
-        if chart.refused:
-            frames.append(pd.DataFrame({"csp_code": [csp], "theme": [theme], "refused": [chart.refused]}))
-            continue
-        recent = chart.frame.tail(EXCEEDANCE_MONTHS).assign(
-            csp_code=csp, theme=theme, seasonal=chart.seasonal, refused=None)
-        frames.append(recent)
-    if not frames:
-        return pd.DataFrame(columns=["csp_code", "theme", "refused"])
-    table = pd.concat(frames, ignore_index=True)
-    return table[["csp_code", "theme", *[c for c in table.columns if c not in ("csp_code", "theme")]]]
+    if history.empty:
+        return pd.DataFrame(columns=["level", "csp_code", "theme", "category"])
+    coverage = (history["month"].min(), reference_month)
+    themes = seasonality.seasonal_profiles(history, area_col="csp_code", coverage=coverage).assign(
+        level="theme", category=None)
+    categories = seasonality.seasonal_profiles(history, area_col="csp_code", theme_col="category", coverage=coverage)
+    category_theme = history[["category", "theme"]].drop_duplicates("category").set_index("category")["theme"]
+    categories = categories.rename(columns={"theme": "category"}).assign(
+        level="category", theme=lambda f: f["category"].map(category_theme))
+    table = pd.concat([themes, categories], ignore_index=True).rename(columns={"area": "csp_code"})
+    first = ["level", "csp_code", "theme", "category"]
+    return table[[*first, *[c for c in table.columns if c not in first]]]
 
 
 NEIGHBOUR_BAND_METRES = 1000.0
@@ -181,7 +200,7 @@ def neighbour_weights(lsoa_codes, longitude, latitude, reference_dir):
 def hotspot_table(conn: Connection, reference_month, reference_dir) -> pd.DataFrame:
     rates = pd.read_sql(sa.text("""
         SELECT r.period_end, r.area_code AS lsoa11_code, r.csp_code, r.theme, r.events,
-               r.per_1000_residents, g.longitude, g.latitude
+               r.population, r.per_1000_residents, g.longitude, g.latitude
         FROM marts.area_rates r
         JOIN core.dim_geography g ON g.lsoa11_code = r.area_code
         WHERE r.area_type = 'lsoa' AND r.complete_window AND r.population > 0
@@ -195,24 +214,48 @@ def hotspot_table(conn: Connection, reference_month, reference_dir) -> pd.DataFr
     units = rates[["lsoa11_code", "longitude", "latitude"]].drop_duplicates("lsoa11_code").sort_values("lsoa11_code")
     weights = neighbour_weights(units["lsoa11_code"].to_numpy(), units["longitude"].to_numpy(),
                                 units["latitude"].to_numpy(), reference_dir)
+    codes = units["lsoa11_code"].to_numpy()
     frames = []
-    for (theme, period_end), window in rates.groupby(["theme", "period_end"], sort=True):
-        values = window.set_index("lsoa11_code").reindex(units["lsoa11_code"])
-        gi = hotspots.getis_ord_gi_star(values["per_1000_residents"].fillna(0).to_numpy(), weights,
-                                        ids=units["lsoa11_code"].to_numpy())
-        frames.append(gi.assign(theme=theme, period_end=period_end,
-                                csp_code=values["csp_code"].to_numpy(), events=values["events"].to_numpy()))
-    gi = pd.concat(frames, ignore_index=True).rename(columns={"id": "lsoa11_code", "value": "per_1000_residents"})
-    classes = pd.concat([
-        hotspots.classify_hotspots(g.assign(year=g["period_end"].dt.year), unit_col="lsoa11_code").assign(theme=theme)
-        for theme, g in gi.groupby("theme", sort=True)
-    ])
-    latest = gi[gi["period_end"] == gi["period_end"].max()].copy()
-    # Gi* is computed over the whole area (its neighbours cross CSP borders); each partnership
-    # reads its own LSOAs in order.
-    latest["rank_in_csp"] = latest.groupby(["theme", "csp_code"])["z"].rank(ascending=False, method="min")
-    return latest.merge(classes[["theme", "lsoa11_code", "hot_years", "years", "class"]],
-                        on=["theme", "lsoa11_code"])
+    for theme, by_theme in rates.groupby("theme", sort=True):
+        periods = sorted(by_theme["period_end"].unique())
+        wide = {column: by_theme.pivot_table(index="lsoa11_code", columns="period_end", values=column, aggfunc="sum")
+                .reindex(index=codes, columns=periods) for column in ("events", "population", "per_1000_residents")}
+        events = wide["events"].fillna(0).to_numpy(dtype=float)
+        population = wide["population"].ffill(axis=1).bfill(axis=1).fillna(0).to_numpy(dtype=float)
+        csp = by_theme.drop_duplicates("lsoa11_code").set_index("lsoa11_code")["csp_code"].reindex(codes).to_numpy()
+        csp = np.where(pd.isna(csp), "", csp)
+        latest = periods[-1]
+        gi = hotspots.getis_ord_gi_star(wide["per_1000_residents"][latest].fillna(0).to_numpy(), weights, ids=codes)
+        classes = hotspots.hotspot_classes(events, population, csp, weights)
+        test = classes["latest"]
+        csp_rate = pd.Series(events[:, -1]).groupby(csp).sum() / pd.Series(population[:, -1]).groupby(csp).sum()
+        frames.append(pd.DataFrame({
+            "lsoa11_code": codes, "per_1000_residents": gi["value"], "n_neighbours": gi["n_neighbours"],
+            "z": gi["z"], "p_value": test["p"], "q_value": test["q"], "hot": test["hot"], "cold": test["cold"],
+            "rank": gi["rank"], "theme": theme, "period_end": latest, "csp_code": csp,
+            "events": events[:, -1].astype(np.int64), "hot_years": classes["hot_years"], "years": classes["years"],
+            "class": classes["class"], "expected": test["expected"], "rate_ratio": test["rate_ratio"],
+            "smoothed_rate_ratio": test["smoothed_rate_ratio"],
+            "partnership_per_1000": 1000 * csp_rate.reindex(csp).to_numpy(),
+            "neighbourhood_events": test["neighbourhood_events"],
+            "neighbourhood_expected": test["neighbourhood_expected"], "heterogeneity": test["kappa"],
+            "hot_before": classes["hot_before"], "rise_q_value": classes["q_rise"],
+        }))
+    table = pd.concat(frames, ignore_index=True)
+    table = table[table["csp_code"] != ""]
+    # Gi* and the tests are computed over the whole area (neighbours cross CSP borders); each
+    # partnership reads its own LSOAs in order.
+    table["rank_in_csp"] = table.groupby(["theme", "csp_code"])["z"].rank(ascending=False, method="min")
+    return table.reset_index(drop=True)
+
+
+def year_dispersion(change: pd.DataFrame) -> float:
+    """The median extra-Poisson variation of a CSP x category's 12-month total (the change
+    tests' estimate), for counts a year apart that no family of their own exists for."""
+    if change.empty or "dispersion" not in change:
+        return 0.0
+    rows = change[(change["level"] == "category") & (change["comparison"] == "rolling_12m")]
+    return float(rows["dispersion"].median()) if len(rows) else 0.0
 
 
 def harm_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
@@ -221,9 +264,11 @@ def harm_table(monthly: pd.DataFrame, reference_month) -> pd.DataFrame:
     return window.groupby(["csp_code", "theme"], as_index=False).agg(events=("events", "sum"), harm=("harm", "sum"))
 
 
-def displacement_table(settings: Settings, conn: Connection, reference_month) -> pd.DataFrame:
+def displacement_table(settings: Settings, conn: Connection, reference_month, kappa: float = 0.0) -> pd.DataFrame:
     """Police crimes in the configured initiative, buffer and control areas, the 12 months
-    before the initiative started against the 12 from its start (or as many as have passed)."""
+    before the initiative started against the 12 from its start (or as many as have passed);
+    ``kappa``, the extra-Poisson variation of a year's total (the change tests' estimate), widens
+    the intervals."""
     path = settings.partnership_dir / INITIATIVE_FILE
     if not path.exists():
         return pd.DataFrame()
@@ -243,7 +288,7 @@ def displacement_table(settings: Settings, conn: Connection, reference_month) ->
               for role in ("initiative", "buffer", "control") for when, mask in (("before", before), ("after", after))}
     result = wdq.weighted_displacement(
         totals["initiative", "before"], totals["initiative", "after"], totals["buffer", "before"],
-        totals["buffer", "after"], totals["control", "before"], totals["control", "after"])
+        totals["buffer", "after"], totals["control", "before"], totals["control", "after"], kappa=kappa)
     return result.assign(initiative_start=start.date(), months_compared=months, dataset="police_crimes")
 
 
@@ -269,11 +314,13 @@ def run_all(settings: Settings, *, locations: bool = True,
             "change": change_table(monthly, reference_month),
             "trend": trend_table(monthly, reference_month),
             "exceedances": exceedance_table(themes, reference_month),
-            "seasonal_index": seasonality.seasonal_index(area_monthly[area_monthly["month"] <= reference_month]),
+            "seasonal_index": seasonal_index_table(area_monthly, reference_month),
+            "seasonality": seasonality_table(monthly, reference_month),
             "hotspots": hotspot_table(conn, reference_month, settings.reference_dir),
             "harm": harm_table(themes, reference_month),
-            "displacement": displacement_table(settings, conn, reference_month),
         }
+        tables["displacement"] = displacement_table(settings, conn, reference_month,
+                                                    kappa=year_dispersion(tables["change"]))
         tables["priorities"], tables["priority_audit"] = priorities_from(
             settings, monthly, tables["change"], tables["harm"], reference_month)
         tables["nte_places"] = nte.nte_places(conn, reference_month)
