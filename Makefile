@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 
-.PHONY: demo test bench install system-packages clean
+.PHONY: demo test bench install system-packages node-packages clean
 
 install: $(STAMP)
 
@@ -25,7 +25,15 @@ demo: install
 system-packages:
 	bash scripts/system-packages.sh
 
-test: install system-packages
+# axe-core (the accessibility rules the report tests inject into Chromium), pinned by
+# package-lock.json; reinstalled only when the lock changes.
+NODE_STAMP := node_modules/.installed
+node-packages: $(NODE_STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $(NODE_STAMP)
+
+test: install system-packages node-packages
 	$(BIN)/python -m pytest
 
 # Stage timings, peak memory and the baseline ratios (issue 9); results in docs/benchmarks.md.

@@ -4,6 +4,7 @@ each page is one self-contained file. A shared leaf: the reports and ingest's va
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,7 +58,43 @@ def decimal(value, places: int = 1) -> str:
     return "n/a" if missing(value) else f"{value:,.{places}f}"
 
 
+CONTENTS_MARK = "<!-- contents -->"
+_H2 = re.compile(r"<h2(?P<attrs>[^>]*)>(?P<text>.*?)</h2>", re.S)
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def with_contents(html: str) -> str:
+    """The page with a contents list (links to every h2 section) where the base template marks
+    it; an h2 without an id gets one. The PDF hides the list and has bookmarks instead."""
+    if CONTENTS_MARK not in html:
+        return html
+    entries, used = [], set(_ID.findall(html))
+
+    def anchor(match: re.Match) -> str:
+        attrs, text = match.group("attrs"), match.group("text")
+        found = _ID.search(attrs)
+        if found:
+            ident = found.group(1)
+        else:
+            base = "section-" + (re.sub(r"[^a-z0-9]+", "-", re.sub(r"<[^>]+>", "", text).lower()).strip("-") or "x")
+            ident, n = base, 2
+            while ident in used:
+                ident, n = f"{base}-{n}", n + 1
+            used.add(ident)
+            attrs = f' id="{ident}"{attrs}'
+        entries.append((ident, " ".join(re.sub(r"<[^>]+>", "", text).split())))
+        return f"<h2{attrs}>{text}</h2>"
+
+    html = _H2.sub(anchor, html)
+    if len(entries) < 2:
+        return html.replace(CONTENTS_MARK, "", 1)
+    items = "\n".join(f'<li><a href="#{ident}">{text}</a></li>' for ident, text in entries)
+    nav = (f'<nav class="contents" aria-labelledby="contents-title"><p class="contents-title" id="contents-title">'
+           f"Contents</p>\n<ol>\n{items}\n</ol></nav>")
+    return html.replace(CONTENTS_MARK, nav, 1)
+
+
 def render(template: str, context: dict, path: Path) -> Path:
-    html = environment().get_template(template).render(**context)
+    html = with_contents(environment().get_template(template).render(**context))
     safe_paths.write_text(path, html)  # inside out/, through no link, never half-written
     return path

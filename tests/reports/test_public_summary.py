@@ -59,45 +59,77 @@ def test_every_csp_summary_is_disclosure_safe(warehouse, tmp_path):
             assert "not yet set" in html  # no analysis.priorities in this warehouse
 
 
-def test_figures_are_the_marts_rounded_and_small_counts_hidden(warehouse):
+def test_police_recorded_crime_is_published_as_police_uk_publishes_it(warehouse):
+    """The default configuration: police crimes are exact (police.uk has them street by street),
+    in their own tables; percent changes from the exact counts."""
     with warehouse.connect() as conn:
         leicester = public_summary(conn, partnership(conn, LEICESTER), PERIOD)
         blaby = public_summary(conn, partnership(conn, BLABY), PERIOD)
-    quarters = leicester["tables"]["quarters"]
-    # Leicester: 23 burglaries -> 25; 54 violence (52 + 2) -> 55; the total 77 -> 75.
+    quarters = leicester["tables"]["police_uk.quarters"]
+    assert quarters.text("Acquisitive crime", TOTAL) == "23"
+    assert quarters.text("Violence", "Jan to Mar 2024") == "54"
+    assert quarters.text(TOTAL, TOTAL) == "77"
+    assert leicester["tables"]["police_uk.previous"].text("Acquisitive crime", "12 months before") == "30"
+    wards = leicester["tables"]["police_uk.wards"]
+    assert wards.published.loc[TOTAL, "Violence"] == 54 and wards.cells("primary") == []
+    violence = sorted(wards.published["Violence"].iloc[:-1].dropna().astype(int))
+    assert violence == [0] * (len(wards.published) - 3) + [2, 52]
+    change = {c["theme"]: c for c in leicester["changes"]}["Acquisitive crime"]["sources"][0]
+    assert change["change_pct"] == pytest.approx(100 * (23 - 30) / 30)  # exact, as the internal assessment has it
+    assert blaby["tables"]["police_uk.previous"].text("Acquisitive crime", "12 months before") == "5"
+    assert {c["theme"]: c for c in blaby["changes"]}["Acquisitive crime"]["sources"][0]["change_pct"] is None
+
+
+def test_under_the_hes_rule_figures_are_rounded_and_small_counts_hidden(warehouse, tmp_path):
+    """A configuration with no per-source rule: every dataset under the HES-style default."""
+    config = tmp_path / "disclosure.toml"
+    config.write_text("threshold = 7\nrounding_base = 5\nsuppress_zero = false\nmarker = \"*\"\nprotection_width = 7\n")
+    with warehouse.connect() as conn:
+        leicester = public_summary(conn, partnership(conn, LEICESTER), PERIOD, disclosure_config=config)
+        blaby = public_summary(conn, partnership(conn, BLABY), PERIOD, disclosure_config=config)
+    quarters = leicester["tables"]["default.quarters"]
+    # Leicester: 23 burglaries -> 25; 54 violence (52 + 2) -> 55.
     assert quarters.text("Acquisitive crime", TOTAL) == "25"
     assert quarters.text("Violence", "Jan to Mar 2024") == "55"
-    assert quarters.text(TOTAL, TOTAL) == "75"
-    assert leicester["tables"]["previous"].text("Acquisitive crime", "12 months before") == "30"
-    wards = leicester["tables"]["wards"]
-    assert wards.published.loc[TOTAL, "Violence"] == 55
-    # The ward with 2 violent crimes (and nothing else) is hidden, with its ward total; the
-    # Violence column gets a complement, the ward with 52.
-    small = wards.cells("primary")
-    ward = small[0][0]
-    assert sorted(small) == [(ward, TOTAL), (ward, "Violence")]
-    assert any(c == "Violence" for _, c in wards.cells("secondary"))
+    assert not quarters.col_total  # a partner's record may count under two themes: no sum of themes
+    assert leicester["tables"]["default.previous"].text("Acquisitive crime", "12 months before") == "30"
+    assert "default.wards" not in leicester["tables"]
     # Blaby: 40 burglaries and 3 robberies (43, shown 45); 5 burglaries the year before, hidden.
-    assert blaby["tables"]["quarters"].value("Acquisitive crime", TOTAL) == 45
-    assert blaby["tables"]["previous"].text("Acquisitive crime", "12 months before") == "*"
-    change = {c["theme"]: c for c in blaby["changes"]}["Acquisitive crime"]
+    assert blaby["tables"]["default.quarters"].value("Acquisitive crime", TOTAL) == 45
+    assert blaby["tables"]["default.previous"].text("Acquisitive crime", "12 months before") == "*"
+    change = {c["theme"]: c for c in blaby["changes"]}["Acquisitive crime"]["sources"][0]
     assert change["change_pct"] is None and change["previous"] == "*"  # no change from a hidden figure
 
 
-def test_priorities_are_listed_when_set(warehouse, tmp_path):
+def test_priorities_are_the_agreed_plan_not_the_recommendations(warehouse, tmp_path):
     with warehouse.begin() as conn:
         conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS analysis"))
         conn.execute(sa.text("CREATE TABLE analysis.priorities (csp_code VARCHAR, theme VARCHAR, rank INTEGER, "
                              "is_priority BOOLEAN, status VARCHAR)"))
         conn.execute(sa.text("INSERT INTO analysis.priorities VALUES "
-                             f"('{LEICESTER}', 'violence', 1, TRUE, 'stay'), "
-                             f"('{LEICESTER}', 'acquisitive', 2, TRUE, 'new'), "
-                             f"('{LEICESTER}', 'asb', 3, FALSE, 'not_priority')"))
+                             f"('{LEICESTER}', 'asb', 1, TRUE, 'new')"))
+    (tmp_path / "plan.csv").write_text(
+        "csp_code,priority_theme,measure,baseline_period,target_change_pct,actions\n"
+        f"{LEICESTER},violence,police recorded violence with injury,2023Q1-2023Q4,-5,"
+        "Street pastors on Saturday nights\n"
+        f"{LEICESTER},domestic_abuse,domestic abuse incidents reported,2023Q1-2023Q4,5,\n"
+        f"{BLABY},road_danger,people killed or seriously injured,2023Q1-2023Q4,-10,\n")
+    with warehouse.connect() as conn:
+        context = public_summary(conn, partnership(conn, LEICESTER), PERIOD, partnership_dir=tmp_path)
+    assert [p["theme"] for p in context["priorities"]] == ["Violence", "Domestic abuse"]
+    html = render_public_summary(context, tmp_path / "p.html").read_text()
+    assert "reduce it by 5% on the baseline from 2023Q1" in html and "increase it by 5%" in html
+    assert "Street pastors on Saturday nights" in html
+    assert "Anti-social behaviour</strong>:" not in html and "not yet set" not in html
+
+
+def test_help_and_publication_date_are_given(warehouse, tmp_path):
     with warehouse.connect() as conn:
         context = public_summary(conn, partnership(conn, LEICESTER), PERIOD)
-    assert context["priorities"] == ["Violence", "Acquisitive crime"]
     html = render_public_summary(context, tmp_path / "p.html").read_text()
-    assert "<li>Violence</li>" in html and "not yet set" not in html
+    for words in ("call 999", "call 101", "Crimestoppers on 0800 555 111", "0808 2000 247", 'href="https://www.police.uk/"',
+                  "published "):
+        assert words in html, words
 
 
 def test_raw_frames_cannot_be_rendered(warehouse, tmp_path):

@@ -77,19 +77,37 @@ def monthly(n=48, seed=1, spike_at=None) -> pd.DataFrame:
 
 # --- charts --------------------------------------------------------------------------------
 
-def test_monthly_series_one_line_per_group_with_labels_and_source():
-    frame = pd.concat([monthly().assign(theme="Violence"), monthly(seed=2).assign(theme="ASB")])
-    title = "Violence & ASB: events per month, <Leicester>"
+def test_monthly_series_one_panel_per_group_each_on_its_own_whole_number_axis():
+    small = monthly(seed=2).assign(events=lambda f: f["events"] // 12, theme="Hate")  # about 3 a month
+    frame = pd.concat([monthly().assign(theme="Violence", events=lambda f: f["events"] * 4), small])
+    title = "Violence & hate: events per month, <Leicester>"
     svg = charts.monthly_series(frame, title=title, y_label="Events per month",
-                                source="Partner returns", group="theme")
+                                source="Partner returns", group="theme", assessed_from="2024-01-01")
     root = parse(svg)
     assert_self_contained(svg)
     assert_titled(root, title, "Partner returns")
     labels = texts(root)
-    assert "Month" in labels and "Events per month" in labels
-    assert {"ASB", "Violence"} <= set(labels)  # legend entries
+    assert "Events per month" in labels
+    assert {"Hate", "Violence", "Assessed 12 months", "Rolling 12-month average"} <= set(labels)
     ids = [g.get("id").split("-", 1)[1] for g in root.iter(f"{SVG}g") if g.get("id")]
     assert sorted(i for i in ids if i.startswith("series-")) == ["series-0", "series-1"]
+    # every tick of a count axis is a whole number, and the small series is not flattened:
+    # its own axis tops out near its own maximum
+    ticks = [t for t in labels if re.fullmatch(r"[\d,]+(\.\d+)?", t)]
+    assert ticks and all("." not in t for t in ticks)
+    assert max(int(t.replace(",", "")) for t in ticks if int(t.replace(",", "")) < 40) <= 2 * small["events"].max() + 2
+
+
+def test_monthly_series_shows_the_assessed_year_and_the_rolling_12_months():
+    frame = monthly(n=36)
+    svg = charts.monthly_series(frame, title="Burglary", y_label="Events per month", source="s",
+                                assessed_from=frame["month"].iloc[24])
+    root = parse(svg)
+    ids = [g.get("id").split("-", 1)[1] for g in root.iter(f"{SVG}g") if g.get("id")]
+    assert "rolling-0" in ids
+    desc = root.find(f"{SVG}desc").text
+    assessed, before = frame["events"].iloc[24:].sum(), frame["events"].iloc[12:24].sum()
+    assert f"{assessed:,} in the assessed 12 months against {before:,} in the 12 before" in desc
 
 
 def test_monthly_series_sums_rows_of_a_month_and_accepts_string_months():
@@ -236,14 +254,27 @@ def lightness(colour: str) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def test_class_breaks_cover_every_value():
+def test_class_breaks_cover_every_value_at_one_precision():
     values = np.random.default_rng(0).gamma(2.0, 10.0, 500)
     edges = maps.class_breaks(values)
     assert len(edges) == 6 and np.all(np.diff(edges) > 0)
-    assert edges[0] == values.min() and edges[-1] == values.max()
-    assert list(maps.class_breaks(np.array([4.0, 4.0]))) == [4.0, 5.0]
-    assert len(maps.class_breaks(np.array([0.0] * 80 + [1.0, 2.0]))) >= 2  # ties collapse classes
+    assert edges[0] == round(values.min()) and edges[-1] == round(values.max())
+    labels = maps.class_labels(values, edges, maps.legend_decimals(values))
+    assert all(re.fullmatch(r"\d+ to \d+", label) for label in labels), labels  # whole numbers throughout
+    small = np.array([0.4, 1.26, 2.5, 3.0, 4.75, 6.1, 8.0])
+    assert all(re.fullmatch(r"\d+\.\d to \d+\.\d|\d+\.\d", label)
+               for label in maps.class_labels(small, maps.class_breaks(small), 1))  # one decimal throughout
+    assert maps.class_labels(np.array([4.0, 4.0]), maps.class_breaks(np.array([4.0, 4.0])), 1) == ["4.0"]
+    ties = np.array([0.0] * 80 + [1.0, 2.0])
+    assert maps.class_labels(ties, maps.class_breaks(ties), 1) == ["0.0", "1.0", "2.0"]
     assert list(maps.class_breaks(np.array([np.nan]))) == [0.0, 1.0]
+
+
+def test_an_outlier_gets_a_class_of_its_own():
+    """Natural breaks: the 147 of one town-centre LSOA is not lumped with the 41 of the next."""
+    values = np.array([3, 5, 6, 8, 9, 11, 12, 14, 15, 18, 20, 22, 25, 28, 30, 33, 38, 41, 147.0])
+    labels = maps.class_labels(values, maps.class_breaks(values), 0)
+    assert labels[-1] == "147"
 
 
 def test_leicester_map_draws_polygons_outlines_hotspots_and_shades_by_rate(reference_dir, lookup):
@@ -271,7 +302,13 @@ def test_leicester_map_draws_polygons_outlines_hotspots_and_shades_by_rate(refer
     labels = " ".join(texts(root))
     assert "Events per 1,000 residents" in labels and "km" in labels and "N" in texts(root)
     assert "Crown copyright" in labels and "Open Government Licence" in labels
-    assert "Hotspot (Gi*, significant)" in labels and "No value" in labels
+    assert "Hotspot (Gi*)" in labels and "No value" in labels
+    assert "Ward boundary" in labels and "Partnership boundary" in labels
+    assert len(groups(root, "ward-outline")) == 21 and len(groups(root, "area-outline")) == 1
+    # the text alternative carries the key figures: range, highest LSOA, the hotspots
+    desc = root.find(f"{SVG}desc").text
+    top = values.iloc[1:].sort_values("value").iloc[-1]
+    assert f"{round(top['value'])}" in desc and "2 significant hotspots" in desc
     # darker = higher; the LSOA without a value is grey
     shade = {code_of(g): fill(g) for g in polygons}
     value = values.set_index("lsoa11_code")["value"].iloc[1:]
@@ -280,28 +317,45 @@ def test_leicester_map_draws_polygons_outlines_hotspots_and_shades_by_rate(refer
     assert len(svg) < 400 * 1024
 
 
-def test_district_without_polygons_gets_centroid_circles(reference_dir, lookup):
-    codes = lookup.loc[lookup["csp_code"] == CHARNWOOD, "LSOA11CD"].tolist()
-    title = "ASB: rate per 1,000 residents, Charnwood"
+@pytest.mark.parametrize("csp, name", [(CHARNWOOD, "Charnwood"), ("E22000158", "Preston")])
+def test_any_district_gets_lsoa_polygons_ward_outlines_place_names_and_its_outline(reference_dir, lookup, csp, name):
+    """Not only the districts with a detailed file: the national files draw any partnership of
+    England and Wales (Preston is in Lancashire, far from the demo's force area)."""
+    codes = lookup.loc[lookup["csp_code"] == csp, "LSOA11CD"].tolist()
+    wards = set(lookup.loc[lookup["csp_code"] == csp, "WD19CD"])
+    title = f"ASB: rate per 1,000 residents, {name}"
     svg = maps.rate_map(rates(codes), reference_dir, title=title, legend_label="Events per 1,000 residents",
-                        source="Partner returns", hotspots=codes[:3])
+                        source="Partner returns", hotspots=codes[:3], area_codes=codes, partnership=csp)
     root = parse(svg)
     assert_self_contained(svg)
     assert_titled(root, title, "Partner returns")
-    circles = groups(root, "lsoa centroid")
-    assert sorted(map(code_of, circles)) == sorted(codes)
-    assert groups(root, "lsoa polygon") == []
+    assert sorted(map(code_of, groups(root, "lsoa polygon"))) == sorted(codes)
+    assert groups(root, "lsoa centroid") == []
     assert sorted(map(code_of, groups(root, "hotspot"))) == sorted(codes[:3])
-    assert "LSOA centroid" in texts(root)
-    assert "population-weighted centroid" in " ".join(" ".join(texts(root)).split())
+    assert len(groups(root, "ward-outline")) == len(wards) and len(groups(root, "area-outline")) == 1
+    ward_names = set(lookup.loc[lookup["csp_code"] == csp, "WD19NM"])
+    placed = [t for t in texts(root) if t in ward_names]
+    assert 3 <= len(placed) <= maps.PLACE_LABELS
 
 
-def test_mixed_map_uses_polygons_where_held_and_circles_elsewhere(reference_dir, lookup):
+def test_a_unit_without_any_polygon_is_a_centroid_circle(tmp_path, reference_dir, lookup):
+    """Reference data without the national LSOA file: Leicester's detailed polygons, and circles
+    at the population-weighted centroids elsewhere."""
+    geography = tmp_path / "geography"
+    geography.mkdir()
+    for path in (reference_dir / "geography").iterdir():
+        if path.name != "lsoa11_boundaries_EW_BSC.geojson":
+            (geography / path.name).symlink_to(path)
+    for other in reference_dir.iterdir():
+        if other.name != "geography":
+            (tmp_path / other.name).symlink_to(other)
     outside = lookup.loc[lookup["csp_code"] == CHARNWOOD, "LSOA11CD"].iloc[0]
-    root = parse(maps.rate_map(rates([LEICESTER_LSOA, outside]), reference_dir, title="Mixed",
+    root = parse(maps.rate_map(rates([LEICESTER_LSOA, outside]), tmp_path, title="Mixed",
                                legend_label="Events per 1,000 residents", source="s"))
     assert [code_of(g) for g in groups(root, "lsoa polygon")] == [LEICESTER_LSOA]
     assert [code_of(g) for g in groups(root, "lsoa centroid")] == [outside]
+    assert "LSOA centroid" in texts(root)
+    assert "population-weighted centroid" in " ".join(" ".join(texts(root)).split())
 
 
 def test_map_rejects_unknown_and_repeated_codes(reference_dir):
@@ -329,8 +383,8 @@ def test_ward_map_uses_ward_polygons_and_centroids(reference_dir, lookup):
     values = pd.DataFrame({"ward_code": wards + [charnwood_ward], "value": np.arange(len(wards) + 1.0)})
     root = parse(maps.ward_rate_map(values, reference_dir, title="Wards", legend_label="Events per 1,000 residents",
                                     source="s", hotspots=[wards[0]]))
-    assert sorted(map(code_of, groups(root, "ward polygon"))) == wards and len(wards) == 21
-    assert [code_of(g) for g in groups(root, "ward centroid")] == [charnwood_ward]
+    assert sorted(map(code_of, groups(root, "ward polygon"))) == sorted(wards + [charnwood_ward])
+    assert len(wards) == 21 and groups(root, "ward centroid") == []
     assert [code_of(g) for g in groups(root, "hotspot")] == [wards[0]]
 
 

@@ -28,15 +28,15 @@ def test_every_report_template_autoescapes():
 
 
 def test_a_hostile_value_through_the_report_index_is_shown_not_run(tmp_path):
+    report = {"title": HOSTILE, "theme": None, "period": "2024", "html_href": "a.html", "pdf_href": None, "pack": [],
+              "provisional": False, "generated": "today"}
     page = render("index.html.j2", {
-        "groups": [{"type_name": HOSTILE, "partnerships": [{
-            "code": "E22000165", "name": HOSTILE,
-            "reports": [{"title": HOSTILE, "period": "2024", "html_href": "a.html", "pdf_href": None,
-                         "provisional": False, "generated": "today"}]}]}],
-        "report_count": 1, "generated_at": "now",
+        "columns": [{"kind": "strategic", "name": HOSTILE}],
+        "rows": [{"code": "E22000165", "name": HOSTILE, "cells": [[report]]}],
+        "earlier": [], "report_count": 1, "generated_at": "now",
     }, tmp_path / "index.html").read_text()
     assert SCRIPT not in page and "<script" not in page
-    assert page.count(ESCAPED) == 3  # heading, caption, link text
+    assert page.count(ESCAPED) == 3  # column heading, row heading, the link's accessible name
 
 
 def test_a_hostile_failure_through_the_data_docs_page_is_escaped():

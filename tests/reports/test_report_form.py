@@ -73,12 +73,12 @@ def browser():
 
 
 def write_report(folder: Path, body: str = REPORT, name: str = "E22000164") -> Path:
-    from csp.templating import environment
+    from csp.templating import environment, with_contents
 
     path = folder / "strategic" / "2023-04_to_2024-03" / f"{name}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     png = base64.b64encode(tiny_png()).decode()
-    path.write_text(environment().from_string(body).render(png=png), encoding="utf-8")
+    path.write_text(with_contents(environment().from_string(body).render(png=png)), encoding="utf-8")
     return path
 
 
@@ -181,22 +181,28 @@ def test_index_lists_every_report_by_type_partnership_and_period(tmp_path, brows
     unrecorded.parent.mkdir(parents=True)
     unrecorded.write_text("<html><head><title>Strategic assessment: Blaby (2022)</title></head><body></body></html>")
 
+    (blaby.parent / "E22000164.tables.csv").write_text("theme,events\n")  # its data pack
+
     index = write_index(out, names={"E22000164": "Blaby", "E22000168": "Leicester"})
     page = index.read_text()
 
     assert index == out / "index.html"
     links = re.findall(r'href="([^"]+)"', page)
     assert links == ["strategic/2023-04_to_2024-03/E22000164.html", "strategic/2023-04_to_2024-03/E22000164.pdf",
-                     "strategic/2022-04_to_2023-03/E22000164.html", "tactical/2024Q1/E22000168.html"]
+                     "strategic/2023-04_to_2024-03/E22000164.tables.csv", "tactical/2024Q1/E22000168.html",
+                     "strategic/2022-04_to_2023-03/E22000164.html"]
     assert all((out / link).exists() for link in links)
-    # strategic before tactical; latest period first within a partnership
-    assert page.index("<h2>Strategic assessment</h2>") < page.index("<h2>Tactical assessment</h2>")
-    rows = re.findall(r"<tr>\s*<td>(.*?)</td>.*?<td>(provisional|complete|not recorded)</td>\s*<td>(.*?)</td>", page,
-                      re.S)
-    assert rows == [("April 2023 to March 2024", "provisional", "2024-07-01 09:30 UTC"),
-                    ("April 2022 to March 2023", "not recorded", rows[1][2]),
-                    ("2024Q1", "complete", "2024-07-01 09:31 UTC")]
-    assert "<caption>Blaby (E22000164)</caption>" in page and "3 reports in this folder" in page
+    # one matrix: a row per partnership, a column per product, the latest period in each cell
+    matrix = page.split('<table class="matrix', 1)[1].split("</table>", 1)[0]
+    header = re.findall(r'<th scope="col">(.*?)</th>', matrix)
+    assert header == ["Partnership", "Strategic assessment", "Tactical assessment"]
+    rows = re.findall(r'<tr><th scope="row">(.*?) <span.*?</th>(.*?)</tr>', matrix, re.S)
+    assert [name for name, _ in rows] == ["Blaby", "Leicester"]
+    assert "April 2023 to March 2024, provisional" in rows[0][1] and "none" in rows[0][1].split("</td>")[1]
+    assert "2024Q1, complete" in rows[1][1]
+    earlier = page.split('id="earlier"', 1)[1]
+    assert "April 2022 to March 2023" in earlier and "not recorded" in earlier
+    assert "csp report --kind problem_profile" in page and "3 reports in this folder" in page
 
     result = check_html_in_chromium(index, shots, browser=browser)
     assert (result["external_requests"], result["failed_requests"], result["console_errors"]) == (0, 0, 0)
@@ -225,3 +231,59 @@ def test_pdfs_laid_out_by_worker_processes_and_failures_raised(tmp_path):
     with pytest.raises(PdfFailed, match="example.invalid"), PdfLayout(2) as layout:
         layout.submit(bad)
     assert not bad.with_suffix(".pdf").exists()
+
+
+def test_report_has_a_contents_list_linking_every_section(tmp_path, browser):
+    from support.report_form_checks import axe_violations
+
+    html = write_report(tmp_path)
+    page = html.read_text()
+    nav = re.search(r'<nav class="contents"[^>]*>(.*?)</nav>', page, re.S).group(1)
+    links = re.findall(r'<a href="#([^"]+)">([^<]+)</a>', nav)
+    assert [text for _, text in links] == SECTIONS
+    assert all(f'id="{ident}"' in page for ident, _ in links)
+    assert axe_violations(html, browser=browser) == []
+
+
+def test_axe_finds_what_wcag_forbids(tmp_path, browser):
+    """The check can fail: an image without alternative text and grey-on-white text are caught."""
+    from support.report_form_checks import axe_violations
+
+    html = write_report(tmp_path, REPORT.replace(
+        "<h2>Data coverage and quality</h2>",
+        '<h2>Data coverage and quality</h2><p style="color:#bbbbbb">faint</p>'
+        '<img src="data:image/png;base64,{{ png }}">'))
+    found = {v["id"] for v in axe_violations(html, browser=browser)}
+    assert {"image-alt", "color-contrast"} <= found
+
+
+def test_pdf_is_tagged_with_bookmarks_equal_to_the_sections(tmp_path):
+    from support.report_form_checks import pdf_structure
+
+    from csp.reports.pdf import write_pdf
+
+    html = write_report(tmp_path)
+    structure = pdf_structure(write_pdf(html))
+    assert structure["tagged"] and structure["lang"] == "en-GB"
+    assert {"/H1", "/H2", "/Table", "/TH", "/TD", "/Figure"} <= set(structure["roles"])
+    assert structure["figures_without_alt"] == 0
+    assert [title for level, title in structure["bookmarks"] if level == 1] == SECTIONS
+
+
+def test_page_fill_and_broken_words_are_measured(tmp_path):
+    """The measures the demo-wide test relies on: a page of one line is nearly empty, and a
+    header squeezed into a narrow column is found broken inside its word."""
+    from support.report_form_checks import broken_table_words, page_fill
+
+    from csp.reports.pdf import write_pdf
+
+    fills = page_fill(write_pdf(write_report(tmp_path)))
+    assert len(fills) >= 2 and fills[0] > 0.5
+    squeezed = REPORT.replace("<h2>Data coverage and quality</h2>", '<h2>Data coverage and quality</h2>'
+                              '<table style="width: 30mm"><thead><tr><th style="overflow-wrap: anywhere">Previousmonths'
+                              '</th><th style="overflow-wrap: anywhere">Neighbourhood</th></tr></thead>'
+                              '<tbody><tr><td>1</td><td>2</td></tr></tbody></table>')
+    html = write_report(tmp_path / "squeezed", squeezed)
+    assert broken_table_words(html, write_pdf(html))
+    plain = write_report(tmp_path / "plain")
+    assert broken_table_words(plain, write_pdf(plain)) == []

@@ -14,13 +14,18 @@ consistent with all that are linear programmes (scipy's HiGHS). A publication is
 - no rounded figure is pinned to a single value.
 
 ``assert_disclosure_safe(html)`` applies this to every table of a rendered page. Every table
-must be marked as protected (class "protected"), so an unprotected table fails the check.
+must be marked as protected (class "protected"), so an unprotected table fails the check; a
+table names the source rule it was published under (``data-rule``, config/disclosure.toml), and
+the tables of each rule are attacked together (tables of different sources share no figure).
+The one table of another kind is a table of rates (class "rates"): it may hold only rates to one
+decimal or the marker, never a count.
 A table that shares a margin declares it with ``data-columns-are-rows-of="<other table id>"``:
 its column totals are the other table's row totals and the grand totals are the same figure.
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -42,6 +47,7 @@ class Published:
     row_total: bool
     col_total: bool
     columns_are_rows_of: str | None = None
+    rule_name: str = "default"
 
 
 def from_protected(name: str, table, columns_are_rows_of: str | None = None) -> Published:
@@ -87,6 +93,11 @@ def parse_tables(html: str) -> list[Published]:
     tables = []
     for k, raw in enumerate(parser.tables):
         attrs = raw["attrs"]
+        if "rates" in attrs.get("class", "").split():
+            for row in raw["rows"][1:]:
+                for text in row[1:]:
+                    assert re.fullmatch(r"[\d,]+\.\d|\*|n/a", text), f"rates table {k}: {text!r} is not a rate"
+            continue
         assert "protected" in attrs.get("class", "").split(), (
             f"table {k} ({attrs}) did not pass through disclosure control")
         header, *body = [r for r in raw["rows"] if r]
@@ -98,6 +109,7 @@ def parse_tables(html: str) -> list[Published]:
             row_total=attrs.get("data-row-total") == "yes",
             col_total=attrs.get("data-col-total") == "yes",
             columns_are_rows_of=attrs.get("data-columns-are-rows-of"),
+            rule_name=attrs.get("data-rule", "default"),
         ))
     return tables
 
@@ -243,7 +255,10 @@ def assert_tables_safe(tables: list[Published], rule: DisclosureRule | None = No
 
 
 def assert_disclosure_safe(html: str, rule: DisclosureRule | None = None) -> int:
-    """Check every table of a rendered publication; returns how many tables were checked."""
+    """Check every table of a rendered publication, the tables of each source rule together
+    under that rule (``rule`` replaces the default one); returns how many tables were checked."""
     tables = parse_tables(html)
-    assert_tables_safe(tables, rule)
+    for name in sorted({t.rule_name for t in tables}):
+        group = [t for t in tables if t.rule_name == name]
+        assert_tables_safe(group, rule if name == "default" and rule is not None else load_rule(source=name))
     return len(tables)

@@ -81,14 +81,16 @@ def planned_reports(settings: Settings, area: ServedArea, period: Period, kinds=
         if "public_summary" in kinds:
             reports.append(Report(
                 "public_summary", p.code, f"Community safety in {p.name}: public summary", None,
-                out / "public_summary" / year / f"{p.code}.html", lambda conn, p=p: public_summary(conn, p, period),
+                out / "public_summary" / year / f"{p.code}.html",
+                lambda conn, p=p: public_summary(conn, p, period, settings.partnership_dir, settings.reference_dir),
                 writer=render_public_summary))
         if "tactical" in kinds:
             reports.append(Report(
                 "tactical", p.code, f"Tactical assessment: {p.name}, {period.last.label}",
                 "tactical_assessment.html.j2",
                 out / "tactical" / period.last.label / f"{p.code}.html",
-                lambda conn, p=p: tactical_assessment(conn, p, period, settings.partnership_dir)))
+                lambda conn, p=p: tactical_assessment(conn, p, period, settings.partnership_dir,
+                                                      not_held=dict(settings.area.get("not_held", {})))))
     if "county" in kinds:
         for code, name in area.counties:
             districts = [p for p in area.partnerships if p.county_code == code]

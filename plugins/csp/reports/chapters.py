@@ -16,6 +16,12 @@ from csp.reports.readiness import Period
 PICTURE_OF_THEME = {"violence": "violence", "drugs_alcohol": "alcohol", "road_danger": "road_danger",
                     "young_people": "young_people"}
 MAPPED_THEMES = 6  # maps for the highest-ranked themes: each map is a large inline figure
+# A theme is mapped by LSOA only with at least this many located events per LSOA of the area on
+# average (and MIN_EVENTS_TO_MAP in all): below it most neighbourhoods hold 0 or 1 event and a
+# rate map shows chance, not place.
+MIN_EVENTS_PER_LSOA_TO_MAP = 1.0
+MIN_EVENTS_TO_MAP = 50
+CHART_MONTHS = 36
 NAMED_HOTSPOTS = 5
 MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December"]
@@ -58,8 +64,9 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
     series = queries.monthly_theme_series(conn, codes)
     seasonal = queries.seasonal_index(conn)
     repeats = queries.repeat_locations(conn, codes)
-    lsoas = queries.read(conn, "SELECT lsoa11_code FROM core.dim_geography WHERE csp_code = :csp",
-                         csp=partnership.code)["lsoa11_code"].tolist()
+    geography = queries.partnership_lsoas(conn, partnership.code)
+    lsoas = geography["lsoa11_code"].tolist()
+    names = {r.lsoa11_code: f"{r.lsoa11_name} ({r.ward_name})" for r in geography.itertuples()}
     order = priorities.set_index("theme")["rank"].to_dict() if not priorities.empty else {}
     rows = themes.merge(tests, on=["csp_code", "theme"], how="left")
     rows["order"] = rows["theme"].map(order).fillna(len(order) + 1)
@@ -72,6 +79,8 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
             continue
         hot = hotspots[(hotspots["theme"] == row.theme)]
         hot_named = hot[hot["hot"].fillna(False).astype(bool)].nsmallest(NAMED_HOTSPOTS, "rank_in_csp")
+        first_month = pd.Timestamp(period.last.months[-1]) - pd.DateOffset(months=CHART_MONTHS)
+        own_series = series[(series["theme"] == row.theme) & (series["month"] > first_month)]
         chapter = {
             "theme": row.theme, "theme_name": row.theme_name, "rank": order.get(row.theme),
             "current": int(row.current_year), "previous": int(row.previous_year),
@@ -88,16 +97,26 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
             "cross_agency": cross_agency[cross_agency["picture"] == PICTURE_OF_THEME.get(row.theme)].to_dict("records")
             if row.theme in PICTURE_OF_THEME else [],
             "chart": charts.monthly_series(
-                series[series["theme"] == row.theme], title=f"{row.theme_name}: events per month, {partnership.name}",
-                y_label="Events per month", source=SOURCE),
+                own_series, title=f"{row.theme_name}: events per month, {partnership.name}",
+                y_label="Events per month", source=SOURCE, assessed_from=period.quarters[0].start)
+            if not own_series.empty else None,
             "map": None,
+            "map_note": None,
         }
         if position < MAPPED_THEMES or only is not None:
             rates = queries.lsoa_rates(conn, period, row.theme)
-            chapter["map"] = maps.rate_map(
-                rates[["lsoa11_code", "value"]], reference_dir,
-                title=f"{row.theme_name}: rate per 1,000 residents, 12 months to {period.last.months[-1]:%B %Y}",
-                legend_label="Events per 1,000 residents", source=MAP_SOURCE,
-                hotspots=tuple(hot[hot["hot"].fillna(False).astype(bool)]["lsoa11_code"]), area_codes=lsoas)
+            rates = rates[rates["lsoa11_code"].isin(lsoas)]
+            located = int(pd.to_numeric(rates["events"]).sum()) if not rates.empty else 0
+            if located < max(MIN_EVENTS_TO_MAP, MIN_EVENTS_PER_LSOA_TO_MAP * len(lsoas)):
+                chapter["map_note"] = (f"Not mapped: {located:,} events located to a neighbourhood in the 12 months, "
+                                       f"too few across {len(lsoas):,} neighbourhoods for a rate map to show "
+                                       "more than chance.")
+            else:
+                chapter["map"] = maps.rate_map(
+                    rates[["lsoa11_code", "value"]], reference_dir,
+                    title=f"{row.theme_name}: rate per 1,000 residents, 12 months to {period.last.months[-1]:%B %Y}",
+                    legend_label="Events per 1,000 residents", source=MAP_SOURCE,
+                    hotspots=tuple(hot[hot["hot"].fillna(False).astype(bool)]["lsoa11_code"]), area_codes=lsoas,
+                    partnership=partnership.code, unit_names=names)
         chapters.append(chapter)
     return chapters

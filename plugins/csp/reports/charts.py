@@ -40,7 +40,7 @@ matplotlib.use("Agg")  # never a GUI backend on a scheduler worker
 WIDTH_IN = 17 / 2.54  # A4 text width (21 cm less two 2 cm margins)
 FONT = "DejaVu Sans"
 FONT_STACK = "'DejaVu Sans', Arial, Helvetica, sans-serif"
-TITLE_WRAP = 85  # characters per line of the 11 pt title across 17 cm
+TITLE_WRAP = 70  # characters per line of the 11 pt bold title across 17 cm
 SOURCE_WRAP = 115  # characters per line of the 7 pt source line
 
 # Okabe & Ito (2008) colour-blind-safe palette, ordered for lines on white (yellow last).
@@ -101,8 +101,11 @@ def wrap(text: str, width: int = TITLE_WRAP) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
-def to_markup(fig: Figure, *, title: str, source: str, classes: dict[str, str] | None = None) -> Markup:
-    """The figure as one inline ``<svg>`` element (see the module docstring).
+def to_markup(fig: Figure, *, title: str, source: str, classes: dict[str, str] | None = None,
+              description: str = "") -> Markup:
+    """The figure as one inline ``<svg>`` element (see the module docstring). ``description``
+    (the key figures, in words) goes into the ``<desc>`` before the source: the chart's text
+    alternative in the HTML, and with the title its alt text in the PDF.
 
     ``classes`` maps a gid given to an artist to the class attribute its ``<g>`` gets, so a
     template, a stylesheet or a test can find e.g. every hotspot without relying on colour.
@@ -127,7 +130,8 @@ def to_markup(fig: Figure, *, title: str, source: str, classes: dict[str, str] |
             'style="max-width: 100%; height: auto" ')
     svg = svg.replace("<svg ", head, 1)
     opening_end = svg.index(">") + 1
-    svg = (svg[:opening_end] + f"\n <title>{label}</title>\n <desc>Source: {escape(source)}</desc>"
+    desc = f"{description.strip()} Source: {source}".strip()
+    svg = (svg[:opening_end] + f"\n <title>{label}</title>\n <desc>{escape(desc)}</desc>"
            + svg[opening_end:])
     return Markup(svg.strip())
 
@@ -188,29 +192,89 @@ def _need(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 # --- the charts ---------------------------------------------------------------------------
 
 def monthly_series(frame: pd.DataFrame, *, title: str, y_label: str, source: str,
-                   x: str = "month", y: str = "events", group: str | None = None) -> Markup:
-    """Line chart of a monthly series, one line per value of ``group`` (Okabe-Ito colours and
-    distinct markers). Several rows of a month (and group) are summed."""
+                   x: str = "month", y: str = "events", group: str | None = None,
+                   assessed_from=None) -> Markup:
+    """Monthly counts as a line (Okabe-Ito colours and distinct markers), several rows of a
+    month (and group) summed, on a whole-number axis. With ``assessed_from`` (the first month
+    of the assessed 12 months) that stretch is shaded and labelled. A series of 13 months or
+    more also gets its rolling 12-month average (the mean month of the 12 months to each
+    month), the line the text's 12 months against 12 months compares. With ``group`` each
+    group gets its own panel and its own axis (small multiples), so a series of 15 a month is
+    never flattened under one of 150."""
     _need(frame, [x, y] + ([group] if group else []), "monthly_series")
     if frame.empty:
         raise ValueError("monthly_series: no rows to chart")
     data = pd.DataFrame({"month": _months(frame[x]), "value": pd.to_numeric(frame[y]).to_numpy(),
                          "group": frame[group].astype(str).to_numpy() if group else ""})
     data = data.groupby(["group", "month"], sort=True)["value"].sum().reset_index()
+    names = list(dict.fromkeys(data["group"]))
+    assessed = (None if assessed_from is None
+                else np.datetime64(pd.Timestamp(assessed_from).to_period("M").to_timestamp()))
     with matplotlib.rc_context(RC):
-        fig = new_figure(2.9, title=title, source=source)
-        ax = fig.subplots()
-        for k, (name, rows) in enumerate(data.groupby("group", sort=True)):
-            ax.plot(rows["month"], rows["value"], color=OKABE_ITO[k % 8], marker=MARKERS[k % 8],
-                    markersize=3.5, linewidth=1.6, label=name or None, gid=f"series-{k}")
-        _month_axis(ax)
-        ax.set_ylabel(y_label)
-        ax.set_ylim(bottom=min(0, data["value"].min()))
-        ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,g}"))
-        if group:
-            ax.legend(title=group.replace("_", " ").capitalize(), loc="upper left",
-                      bbox_to_anchor=(1.01, 1.0))
-    return to_markup(fig, title=title, source=source)
+        panels = len(names)
+        columns = 1 if panels == 1 else 2
+        rows_n = -(-panels // columns)
+        fig = new_figure(2.1 if panels == 1 else 1.45 * rows_n, title=title, source=source)
+        axes = np.atleast_1d(fig.subplots(rows_n, columns, squeeze=False, sharex=True)).ravel()
+        for k, name in enumerate(names):
+            ax, rows = axes[k], data[data["group"] == name]
+            if assessed is not None:
+                ax.axvspan(assessed - np.timedelta64(15, "D"), rows["month"].max() + np.timedelta64(15, "D"),
+                           color="#e8eef5", linewidth=0, zorder=0,
+                           label="Assessed 12 months" if k == 0 else None)
+            colour = OKABE_ITO[0] if panels == 1 else OKABE_ITO[k % 8]
+            ax.plot(rows["month"], rows["value"], color=colour, marker=MARKERS[0 if panels == 1 else k % 8],
+                    markersize=3 if panels == 1 else 2.2, linewidth=1.4, label="Events in the month",
+                    gid=f"series-{k}")
+            rolling = rows.set_index("month")["value"].rolling(12).mean().dropna()
+            if len(rows) >= 13 and not rolling.empty:
+                ax.plot(rolling.index, rolling.to_numpy(), color="#000000", linewidth=1.6, linestyle="-",
+                        label="Rolling 12-month average", gid=f"rolling-{k}")
+            _month_axis(ax)
+            if panels > 1:
+                ax.set_title(name, fontsize=8.5, fontweight="bold", loc="left")
+                ax.set_xlabel("")
+                ax.tick_params(labelbottom=True)
+            _count_axis(ax, rows["value"].max())
+        for ax in axes[panels:]:
+            ax.set_visible(False)
+        if panels == 1:
+            axes[0].set_ylabel(y_label)
+            axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        else:
+            fig.supylabel(y_label, fontsize=8.5)
+            handles, labels = axes[0].get_legend_handles_labels()
+            fig.legend(handles, labels, loc="outside upper center", ncols=3, fontsize=7.5)
+    return to_markup(fig, title=title, source=source, description=describe_series(data, names, assessed))
+
+
+def _count_axis(ax, top: float) -> None:
+    """A count axis from 0 in whole numbers (no 0.5 of an incident), thousands separated."""
+    ax.set_ylim(bottom=0, top=max(float(top) * 1.08, 4))
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(nbins=5, integer=True, min_n_ticks=3))
+    ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+
+
+def describe_series(data: pd.DataFrame, names: list[str], assessed) -> str:
+    """Per series: the assessed 12 months' total against the 12 before (or the whole span),
+    and its highest and lowest month."""
+    words = []
+    for name in names:
+        rows = data[data["group"] == name].set_index("month")["value"]
+        label = f"{name}: " if name else ""
+        if assessed is not None:
+            current = rows[rows.index >= assessed]
+            before = rows[(rows.index < assessed) & (rows.index >= assessed - np.timedelta64(365, "D"))]
+            span = f"{number(current.sum())} in the assessed 12 months"
+            if len(before):
+                span += f" against {number(before.sum())} in the 12 before"
+        else:
+            current = rows
+            span = f"{number(rows.sum())} over {len(rows)} months"
+        high, low = current.idxmax(), current.idxmin()
+        words.append(f"{label}{span}; highest month {pd.Timestamp(high):%B %Y} ({number(current[high])}), "
+                     f"lowest {pd.Timestamp(low):%B %Y} ({number(current[low])}).")
+    return " ".join(words)
 
 
 CONTROL_COLUMNS = ["month", "events", "expected", "lcl2", "ucl2", "lcl3", "ucl3", "signal"]
@@ -244,8 +308,7 @@ def control_chart(frame: pd.DataFrame, *, title: str, source: str) -> Markup:
                     markeredgewidth=0.8, label="Signal (run rule)", gid="signals")
         _month_axis(ax)
         ax.set_ylabel("Events per month")
-        ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,g}"))
+        _count_axis(ax, max(frame["events"].max(), frame["ucl3"].max()))
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), handlelength=2.4)
     return to_markup(fig, title=title, source=source)
 

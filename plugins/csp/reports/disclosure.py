@@ -91,7 +91,11 @@ class DisclosureRule:
         return shown - base // 2, shown + (base - 1 - base // 2)
 
     def is_primary(self, count: int) -> bool:
-        return 1 <= count <= self.threshold or (count == 0 and self.suppress_zero)
+        """A small count, or one that would be shown as one once rounded (11 shown as 10 under
+        a threshold of 10 would read as a small count and narrow the truth to 11 or 12)."""
+        if count == 0:
+            return self.suppress_zero
+        return count <= self.threshold or self.rounded(count) <= self.threshold
 
     def known_range(self, shown: int | None) -> tuple[int, float]:
         """What a published figure tells the attacker about the true count (None: suppressed)."""
@@ -103,14 +107,60 @@ class DisclosureRule:
         return max(low, self.threshold + 1), high
 
 
-def load_rule(path: Path | str | None = None) -> DisclosureRule:
+DEFAULT_SOURCE = "default"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source published under its own rule (``[sources.<name>]`` of the configuration): the
+    datasets it covers, the themes that stay under the default rule whatever their dataset, and
+    its rule (the default rule's settings, overridden where it gives them)."""
+    name: str
+    title: str
+    datasets: tuple[str, ...]
+    exclude_themes: tuple[str, ...]
+    rule: DisclosureRule
+
+    def covers(self, dataset: str, theme: str) -> bool:
+        return dataset in self.datasets and theme not in self.exclude_themes
+
+
+def _config(path: Path | str | None) -> dict:
     with Path(path or DEFAULT_CONFIG).open("rb") as fh:
-        cfg = tomllib.load(fh)
+        return tomllib.load(fh)
+
+
+def _rule(settings: dict, where: str) -> DisclosureRule:
     known = {f.name for f in fields(DisclosureRule)}
-    unknown = set(cfg) - known
+    unknown = set(settings) - known
     if unknown:
-        raise ValueError(f"unknown disclosure settings {sorted(unknown)}; expected {sorted(known)}")
-    return DisclosureRule(**cfg)
+        raise ValueError(f"unknown disclosure settings {sorted(unknown)} in {where}; expected {sorted(known)}")
+    return DisclosureRule(**settings)
+
+
+def load_rule(path: Path | str | None = None, source: str | None = None) -> DisclosureRule:
+    """The default rule, or with ``source`` the rule of that source."""
+    cfg = _config(path)
+    default = {k: v for k, v in cfg.items() if k != "sources"}
+    if source in (None, DEFAULT_SOURCE):
+        return _rule(default, "the default rule")
+    return next(s.rule for s in load_sources(path) if s.name == source)
+
+
+def load_sources(path: Path | str | None = None) -> list[Source]:
+    """The configured per-source rules, in the order given."""
+    cfg = _config(path)
+    default = {k: v for k, v in cfg.items() if k != "sources"}
+    sources = []
+    for name, settings in cfg.get("sources", {}).items():
+        settings = dict(settings)
+        title = settings.pop("title", name.replace("_", " "))
+        datasets = tuple(settings.pop("datasets", ()))
+        excluded = tuple(settings.pop("exclude_themes", ()))
+        if not datasets:
+            raise ValueError(f"disclosure source {name!r} names no datasets")
+        sources.append(Source(name, title, datasets, excluded, _rule({**default, **settings}, f"[sources.{name}]")))
+    return sources
 
 
 @dataclass(frozen=True)

@@ -54,30 +54,37 @@ def _inline_only_fetcher():
 
 _INLINE_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 _SVG_TITLE = "{http://www.w3.org/2000/svg}title"
+_SVG_DESC = "{http://www.w3.org/2000/svg}desc"
 
 
 def svgs_as_images(html: str) -> str:
     """The report with each inline ``<svg>`` moved into an ``<img>`` holding it as a data: URI,
-    its ``<title>`` as ``alt`` (what a tagged PDF gives as the figure's alternative text either
-    way). WeasyPrint draws both alike, but an inline SVG is first parsed as HTML and each of its
+    its ``<title>`` and ``<desc>`` (the key figures) as ``alt``, the tagged PDF figure's
+    alternative text. WeasyPrint draws both alike, but an inline SVG is first parsed as HTML and each of its
     thousands of elements gets a CSS cascade that is never used. An SVG without a title, or
     that is not well-formed XML, stays inline."""
     def as_image(match: re.Match) -> str:
         svg = match.group()
         try:
-            title = ET.fromstring(svg).findtext(_SVG_TITLE)
+            root = ET.fromstring(svg)
         except ET.ParseError:
             return svg
+        title, desc = root.findtext(_SVG_TITLE), root.findtext(_SVG_DESC)
         if not title:
             return svg
+        if desc:
+            title = f"{title.rstrip('.')}. {desc}"
+        # The inline SVG's responsive style (max-width, height: auto) would make WeasyPrint size
+        # the image as a square; as an image its width and height attributes are what count.
+        svg = svg.replace(' style="max-width: 100%; height: auto"', "", 1)
         data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
         return f'<img alt="{html_escape(title)}" src="data:image/svg+xml;base64,{data}">'
     return _INLINE_SVG.sub(as_image, html)
 
 
 def write_pdf(html_path: Path) -> Path:
-    """Write ``<report>.pdf`` next to ``<report>.html`` and return its path. The PDF's title
-    is the HTML <title>; its outline has one top-level entry per h2 section."""
+    """Write ``<report>.pdf`` next to ``<report>.html`` and return its path: PDF/UA-1 (tagged),
+    its title the HTML <title>, its outline one top-level entry per h2 section."""
     from weasyprint import CSS, HTML
     from weasyprint.urls import FatalURLFetchingError
 
@@ -90,8 +97,10 @@ def write_pdf(html_path: Path) -> Path:
     document = HTML(string=html, base_url=html_path.parent.as_uri() + "/", url_fetcher=fetcher)
     stylesheet = CSS(filename=str(PRINT_STYLESHEET), url_fetcher=fetcher)
     try:
+        # PDF/UA-1: tagged (headings, paragraphs, tables with header cells, figures with their
+        # alt text) in reading order, the language and title declared, the title shown.
         safe_paths.write_atomically(
-            pdf_path, lambda fh: document.write_pdf(fh, stylesheets=[stylesheet], pdf_tags=True))
+            pdf_path, lambda fh: document.write_pdf(fh, stylesheets=[stylesheet], pdf_variant="pdf/ua-1"))
     except FatalURLFetchingError as error:
         safe_paths.unlink(pdf_path, missing_ok=True)  # no PDF of an earlier render either
         raise ExternalResourceError(f"{html_path}: {error.__cause__ or error}") from error

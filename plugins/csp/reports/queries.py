@@ -20,6 +20,18 @@ def theme_name(theme: str) -> str:
     return THEMES.get(theme, theme.replace("_", " ").capitalize())
 
 
+def dataset_title(dataset: str) -> str:
+    """The registry's display name of a dataset (its id where the registry has none)."""
+    return DATASETS[dataset].title if dataset in DATASETS else dataset.replace("_", " ")
+
+
+def q_words(value) -> str:
+    """An FDR-adjusted p-value as analysts read it: '< 0.001' rather than 3.2e-07."""
+    if value is None or pd.isna(value):
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
 def table_exists(conn: Connection, schema: str, table: str) -> bool:
     return bool(conn.execute(sa.text(
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = :s AND table_name = :t"),
@@ -171,6 +183,112 @@ def lsoa_rates(conn: Connection, period: Period, theme: str) -> pd.DataFrame:
         FROM marts.area_rates
         WHERE area_type = 'lsoa' AND theme = :theme AND period_end = :end AND population > 0
     """, theme=theme, end=period.last.months[-1])
+
+
+def category_months(conn: Connection, csp_code: str, first, last) -> pd.DataFrame:
+    """In-area events per theme, category and month of one partnership between two months."""
+    frame = read(conn, """
+        SELECT theme, COALESCE(category, 'Not categorised') AS category, month,
+               CAST(SUM(events) AS BIGINT) AS events
+        FROM marts.monthly_counts
+        WHERE csp_code = :csp AND area_status = 'in_area' AND month BETWEEN :first AND :last
+        GROUP BY theme, COALESCE(category, 'Not categorised'), month
+    """, csp=csp_code, first=first, last=last)
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    return frame
+
+
+def measure_months(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    """In-area events per month, dataset, theme and category: what a plan measure counts
+    (csp.analysis.plan_progress.quarterly_events)."""
+    frame = read(conn, """
+        SELECT month, csp_code, dataset, theme, category, CAST(SUM(events) AS BIGINT) AS events
+        FROM marts.monthly_counts
+        WHERE csp_code IN :codes AND area_status = 'in_area'
+        GROUP BY month, csp_code, dataset, theme, category
+    """, codes=list(csp_codes))
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame
+
+
+def change_tests(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    """The calibrated rolling-12-month change test of every theme and category."""
+    return read(conn, """
+        SELECT level, theme, category, current, previous, significant, direction, q_value
+        FROM analysis.change
+        WHERE comparison = 'rolling_12m' AND csp_code IN :codes
+    """, codes=list(csp_codes))
+
+
+def lsoa_theme_harm(conn: Connection, csp_code: str, period: Period) -> pd.DataFrame:
+    """Harm (Crime Severity Score weighted) per theme and LSOA over the period's 12 months."""
+    return read(conn, """
+        SELECT theme, lsoa11_code, SUM(harm) AS harm
+        FROM marts.monthly_counts
+        WHERE csp_code = :csp AND area_status = 'in_area' AND lsoa11_code IS NOT NULL
+          AND month BETWEEN :start AND :end
+        GROUP BY theme, lsoa11_code
+    """, csp=csp_code, start=period_bounds(period)["start"], end=period_bounds(period)["end"])
+
+
+def public_events(conn: Connection, csp_codes: list[str], bounds: dict) -> pd.DataFrame:
+    """In-area events per month, dataset, theme and ward over the period and the 12 months
+    before (what the public summary publishes, through disclosure control)."""
+    return read(conn, """
+        SELECT month, dataset, theme, ward_code, CAST(SUM(events) AS BIGINT) AS events
+        FROM marts.monthly_counts
+        WHERE csp_code IN :codes AND area_status = 'in_area' AND month BETWEEN :prev AND :end
+        GROUP BY month, dataset, theme, ward_code
+    """, codes=list(csp_codes), **bounds)
+
+
+def partnership_wards(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    """The partnerships' wards with their names and mid-2020 populations."""
+    return read(conn, """
+        SELECT ward_code, MIN(ward_name) AS ward_name, CAST(SUM(population) AS BIGINT) AS population
+        FROM core.dim_geography WHERE csp_code IN :codes AND in_area
+        GROUP BY ward_code ORDER BY ward_code
+    """, codes=list(csp_codes))
+
+
+def comparison_rates(conn: Connection, period: Period, csp_code: str, county_code: str | None) -> pd.DataFrame:
+    """Per theme, events located to a neighbourhood in the 12 months to the period's end and the
+    population, for the partnership ('csp'), its county ('county') and the force area ('force'):
+    one numerator for all three (marts.area_rates)."""
+    return read(conn, """
+        SELECT theme, 'csp' AS area, SUM(events) AS events, SUM(population) AS population
+        FROM marts.area_rates WHERE area_type = 'csp' AND area_code = :csp AND period_end = :end GROUP BY theme
+        UNION ALL
+        SELECT theme, 'county' AS area, SUM(events) AS events, SUM(population) AS population
+        FROM marts.area_rates WHERE area_type = 'county' AND area_code = :county AND period_end = :end GROUP BY theme
+        UNION ALL
+        SELECT theme, 'force' AS area, SUM(events) AS events, SUM(population) AS population
+        FROM marts.area_rates WHERE area_type = 'csp' AND period_end = :end GROUP BY theme
+        ORDER BY theme, area
+    """, csp=csp_code, county=county_code or "", end=period.last.months[-1])
+
+
+def family_months(conn: Connection, csp_code: str, period: Period, datasets: list[str], themes: list[str],
+                  months: int = 36) -> pd.DataFrame:
+    """In-area events per month of the given datasets and themes, the ``months`` to the period's end."""
+    end = pd.Timestamp(period.last.months[-1])
+    frame = read(conn, """
+        SELECT month, CAST(SUM(events) AS BIGINT) AS events FROM marts.monthly_counts
+        WHERE csp_code = :csp AND area_status = 'in_area' AND dataset IN :datasets AND theme IN :themes
+          AND month BETWEEN :first AND :last
+        GROUP BY month ORDER BY month
+    """, csp=csp_code, datasets=list(datasets) or [""], themes=list(themes) or [""],
+        first=(end - pd.DateOffset(months=months - 1)).date(), last=end.date())
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame
+
+
+def partnership_lsoas(conn: Connection, csp_code: str) -> pd.DataFrame:
+    """The partnership's LSOAs with their names and wards (what its maps draw and name)."""
+    return read(conn, """
+        SELECT lsoa11_code, lsoa11_name, ward_code, ward_name FROM core.dim_geography
+        WHERE csp_code = :csp ORDER BY lsoa11_code
+    """, csp=csp_code)
 
 
 def compliance(conn: Connection, period: Period) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
