@@ -139,3 +139,14 @@ def test_exceedance_table_refuses_thin_series_and_names_directions():
     judged = table[table["refused"].isna()]
     assert len(judged) == 8 * 6 and judged["month"].min() == months[30]
     assert set(judged.loc[judged["signal"], "direction"]) <= {"above expected", "below expected"}
+
+
+def test_a_history_shorter_than_the_judged_window_is_refused_not_an_error():
+    # A partnership's first quarter: three months, fewer than the six judged (a crash before).
+    from csp.analysis.control import exceedance_table
+
+    counts = pd.DataFrame({"month": pd.date_range("2024-01-01", periods=3, freq="MS").repeat(2),
+                           "csp_code": "E1", "theme": ["asb", "violence"] * 3, "events": [4, 9, 0, 7, 3, 8]})
+    table = exceedance_table(counts, "2024-03-01")
+    assert len(table) == 2
+    assert table["refused"].str.contains("baseline months").all()

@@ -1,4 +1,4 @@
-"""The calibration harness (csp.analysis.calibration) asserts the issue's bounds: under the
+"""The calibration harness (csp.calibration) asserts the issue's bounds: under the
 null models a-c every published flag's family-wise false-flag rate is at most 5 % with the
 upper end of its 95 % interval at most 7 %; under d the hotspots' false discovery proportion
 is at most 10 %; the planted signals are found at least as often as the power tests require.
@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from csp.analysis import calibration, change, trend
+from csp import calibration
+from csp.analysis import change, trend
 
 pytestmark = pytest.mark.slow
 

@@ -17,11 +17,11 @@ CSP = str(Path(sys.executable).with_name("csp"))
 
 
 def test_a_plain_postgresql_url_gets_the_psycopg_async_engine(tmp_path):
-    env = {SYNC_URL_ENV: "postgresql://airflow:s3cret@db:5432/airflow"}
+    env = {SYNC_URL_ENV: "postgresql://airflow:airflow@db:5432/airflow"}
     assert use_psycopg_for_async_metadata(dict(env), asyncpg_installed=True) is None  # Airflow's own choice
     assert use_psycopg_for_async_metadata(env, asyncpg_installed=False) == \
-        "postgresql+psycopg://airflow:s3cret@db:5432/airflow"
-    assert env[ASYNC_URL_ENV] == "postgresql+psycopg://airflow:s3cret@db:5432/airflow"
+        "postgresql+psycopg://airflow:airflow@db:5432/airflow"
+    assert env[ASYNC_URL_ENV] == "postgresql+psycopg://airflow:airflow@db:5432/airflow"
     # The deployment's own async URL is kept; other databases are left to Airflow.
     chosen = {SYNC_URL_ENV: "postgresql://a@db/airflow", ASYNC_URL_ENV: "postgresql+asyncpg://a@db/airflow"}
     assert use_psycopg_for_async_metadata(chosen, asyncpg_installed=False) is None

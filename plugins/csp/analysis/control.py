@@ -289,7 +289,8 @@ def exceedance_family(matrix, months: pd.DatetimeIndex, *, groups=None, judged_m
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(variance > 0, (x - expected) / np.sqrt(variance), 0.0)
     judged = slice(nb, n)
-    p = np.full((n_series, judged_months), np.nan)
+    # a history shorter than the judged window judges what there is (and refuses every series)
+    p = np.full((n_series, n - nb), np.nan)
     p[ok] = predictive_p(x[ok, judged], expected[ok, judged], variance[ok, judged])
     q = bh_adjust(p)
     flagged = np.nan_to_num(q, nan=1.0) < alpha

@@ -214,7 +214,7 @@ def tactical_assessment(conn: Connection, partnership: Partnership, period: Peri
                              zip(categories["significant"], categories["direction"], categories["q_value"],
                                  strict=True)]
     categories["theme_name"] = categories["theme"].map(queries.theme_name)
-    categories["rank_key"] = categories["difference_pct"].abs().fillna(0)
+    categories["rank_key"] = pd.to_numeric(categories["difference_pct"]).abs().fillna(0)
     shown = categories.assign(sig=categories["significant"].fillna(False).astype(bool)).sort_values(
         ["sig", "rank_key", "this_quarter"], ascending=[False, False, False]).head(CATEGORY_ROWS)
 

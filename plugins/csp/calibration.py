@@ -1,7 +1,7 @@
 """The calibration harness: how often each published flag is false on realistic noise, and how
 often it finds the signals the generator plants.
 
-``python -m csp.analysis.calibration`` simulates the force area of the synthetic partnership
+``python -m csp.calibration`` simulates the force area of the synthetic partnership
 (its 611 LSOAs, populations, partnerships and neighbours, ``csp.synth.areas`` and
 ``csp.analysis.run.neighbour_weights``; its volumes, ``csp.synth.rates``) under null models
 with no effect anywhere, and under the generator's planted signals, and runs each replicate
@@ -552,7 +552,7 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m csp.analysis.calibration", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m csp.calibration", description=__doc__.split("\n\n")[0])
     parser.add_argument("--replicates", type=int, default=1000, help="series replicates per null model (default 1000)")
     parser.add_argument("--map-replicates", type=int, default=500, help="maps per null model and theme (default 500)")
     parser.add_argument("--knox-replicates", type=int, default=200, help="Knox families (default 200)")
