@@ -9,6 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from csp.quarters import Quarter
 from csp.registry import DATASETS, THEMES
 from csp.reports.readiness import Period
 
@@ -308,8 +309,25 @@ def compliance(conn: Connection, period: Period) -> tuple[list[str], pd.DataFram
     return quarters, matrix, used
 
 
+def partnership_return_events(conn: Connection, csp_code: str, period: Period) -> pd.DataFrame:
+    """Per dataset and quarter of the period, the partnership's own in-area events: what it
+    holds from each return, whose row counts are the whole return's (a police return covers
+    the force area). A return's rows are dated in its quarter (a row dated outside it is
+    quarantined: expectations/), so the event's month gives the return it came from."""
+    frame = read(conn, """
+        SELECT dataset, month, CAST(SUM(events) AS BIGINT) AS events
+        FROM marts.monthly_counts
+        WHERE csp_code = :csp AND area_status = 'in_area' AND month BETWEEN :start AND :end
+        GROUP BY dataset, month
+    """, csp=csp_code, start=period.quarters[0].start, end=period.last.months[-1])
+    frame["quarter"] = [Quarter.of(pd.Timestamp(m).date()).label for m in frame["month"]]
+    return (frame.groupby(["dataset", "quarter"], as_index=False)["events"].sum()
+            .astype({"events": "int64"}))
+
+
 def quarantine_summary(conn: Connection, period: Period) -> pd.DataFrame:
-    """Rows quarantined per dataset over the period, with the share of rows received."""
+    """Rows quarantined per dataset over the period, with the share of rows received: the
+    whole returns' figures, every partnership they cover."""
     frame = read(conn, """
         SELECT dataset, CAST(SUM(rows_in) AS BIGINT) AS rows_in,
                CAST(SUM(rows_quarantined) AS BIGINT) AS rows_quarantined,

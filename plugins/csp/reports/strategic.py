@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from csp.analysis import priority as priority_matrix
 from csp.geography import Partnership
+from csp.registry import DATASETS
 from csp.reports import findings, queries
 from csp.reports.chapters import theme_chapters
 from csp.reports.readiness import Period
@@ -29,7 +30,7 @@ def strategic_assessment(conn: Connection, partnership: Partnership, period: Per
     exceedances = queries.exceedances(conn, codes)
     cross_agency = queries.cross_agency(conn, codes)
     plan = queries.plan_progress(conn, codes)
-    quarters, matrix, used = queries.compliance(conn, period)
+    quarters, matrix, quarantine, used = data_quality(conn, partnership.code, period)
     config = priority_matrix.load_config()
 
     chapters = theme_chapters(conn, partnership, period, reference_dir, themes=themes, tests=tests,
@@ -56,10 +57,35 @@ def strategic_assessment(conn: Connection, partnership: Partnership, period: Per
         "plan_supplied": (partnership_dir / PLAN_FILE).exists(),
         "recommendations": findings.recommendations(priorities, hotspots, plan),
         "compliance": matrix.to_dict("records"),
-        "quarantine": queries.quarantine_summary(conn, period).to_dict("records"),
+        "quarantine": quarantine.to_dict("records"),
         "returns_used": used.to_dict("records"),
         "min_base": queries.MIN_BASE_FOR_PERCENT,
     }
+
+
+def data_quality(conn: Connection, csp_code: str, period: Period
+                 ) -> tuple[list[str], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The compliance grid, the rows received and quarantined per dataset and the returns used.
+    Their row counts are the whole return's (a police return covers the force area), so each
+    sits beside the partnership's own events from it (``own_events``; null for a return of
+    counts, which holds no events)."""
+    quarters, matrix, used = queries.compliance(conn, period)
+    own = queries.partnership_return_events(conn, csp_code, period)
+    per_dataset = own.groupby("dataset")["events"].sum().to_dict()
+    per_return = {(d, q): e for d, q, e in own[["dataset", "quarter", "events"]].itertuples(index=False)}
+
+    def own_events(dataset: str, events) -> int | None:
+        is_counts = dataset in DATASETS and DATASETS[dataset].kind == "count"
+        return None if is_counts else int(events or 0)
+
+    # object columns: a null stays None (a float column would turn it into NaN beside the ints)
+    used = used.assign(own_events=pd.Series([own_events(d, per_return.get((d, q))) for d, q in
+                                             zip(used["dataset"], used["quarter"], strict=True)],
+                                            index=used.index, dtype=object))
+    quarantine = queries.quarantine_summary(conn, period)
+    quarantine["own_events"] = pd.Series([own_events(d, per_dataset.get(d)) for d in quarantine["dataset"]],
+                                         index=quarantine.index, dtype=object)
+    return quarters, matrix, quarantine, used
 
 
 def latest_plan_status(plan: pd.DataFrame) -> list[dict]:

@@ -1,0 +1,78 @@
+"""Figures the strategic assessment prints are the partnership's own, or labelled as what they
+are (issue 16): built from a small two-partnership warehouse (the real models on DuckDB)."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from csp.quarters import Quarter
+from csp.reports.readiness import Period
+from csp.reports.strategic import data_quality
+from csp.templating import environment
+from support.warehouse import build, stage_counts, stage_events
+
+LAST = Quarter(2024, 1)
+PERIOD = Period(quarters=tuple(LAST.shift(i) for i in range(-3, 1)), provisional=False, missing=(), inputs=())
+LEICESTER, BLABY = "E22000168", "E22000164"
+L1, B1 = "E01013636", "E01025614"  # an LSOA of each
+
+
+def rows(category, lsoa, day, n):
+    return [{"category": category, "lsoa": lsoa, "date": day}] * n
+
+
+@pytest.fixture
+def two_partnerships(workspace, tmp_path):
+    """One force-wide police crimes return and one incidents return for 2024Q1, covering
+    Leicester and Blaby, and a health return of counts."""
+    stage_events(workspace, tmp_path, "police_crimes",
+                 rows("Burglary", L1, date(2024, 1, 5), 23) + rows("Burglary", B1, date(2024, 2, 5), 40)
+                 + rows("Robbery", B1, date(2024, 3, 9), 3), quarter=LAST)
+    stage_events(workspace, tmp_path, "police_incidents",
+                 rows("Anti-social behaviour", L1, date(2024, 2, 1), 7)
+                 + rows("Anti-social behaviour", B1, date(2024, 2, 2), 11), quarter=LAST)
+    stage_counts(workspace, tmp_path)
+    engine, _ = build(workspace)
+    yield engine
+    engine.dispose()
+
+
+def own_events_sql(conn, csp_code: str) -> dict[str, int]:
+    frame = pd.read_sql(sa.text(
+        "SELECT dataset, SUM(events) AS events FROM marts.monthly_counts "
+        "WHERE csp_code = :c AND area_status = 'in_area' AND month BETWEEN :s AND :e GROUP BY dataset"),
+        conn, params={"c": csp_code, "s": PERIOD.quarters[0].start, "e": PERIOD.last.months[-1]})
+    return {d: int(e) for d, e in frame.itertuples(index=False)}
+
+
+def visible(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_return_tables_show_the_partnerships_own_events_beside_the_whole_return(two_partnerships):
+    with two_partnerships.connect() as conn:
+        for code in (LEICESTER, BLABY):
+            _, _, quarantine, used = data_quality(conn, code, PERIOD)
+            expected = own_events_sql(conn, code)
+            by_dataset = quarantine.set_index("dataset")
+            assert {d: by_dataset.loc[d, "own_events"] for d in expected} == expected
+            assert by_dataset.loc["police_crimes", "rows_in"] == 66  # the whole return, both partnerships
+            assert by_dataset.loc["police_crimes", "own_events"] != by_dataset.loc["police_crimes", "rows_in"]
+            assert by_dataset.loc["health_counts", "own_events"] is None  # counts, not events
+            returns = used.set_index(["dataset", "quarter"])
+            assert {d: returns.loc[(d, "2024Q1"), "own_events"] for d in expected} == expected
+        assert own_events_sql(conn, LEICESTER) == {"police_crimes": 23, "police_incidents": 7}
+
+        _, _, quarantine, used = data_quality(conn, LEICESTER, PERIOD)
+    macros = environment().get_template("macros.html.j2").module
+    table = visible(str(macros.quarantine_table(quarantine.to_dict("records"), "Leicester")))
+    assert "whole return (all partnerships it covers)" in table and "Events in Leicester" in table
+    assert re.search(r"police crimes 66 0 0\.0% 0 23 ", table), table
+    assert "health counts 2 0 0.0% 0 counts, not events" in table
+    returns = visible(str(macros.returns_used_table(used.to_dict("records"), "Leicester")))
+    assert "whole return (all partnerships it covers)" in returns
+    assert re.search(r"police crimes 2024Q1 1 \S+ 66 0 23 ", returns), returns
