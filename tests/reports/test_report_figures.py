@@ -76,3 +76,59 @@ def test_return_tables_show_the_partnerships_own_events_beside_the_whole_return(
     returns = visible(str(macros.returns_used_table(used.to_dict("records"), "Leicester")))
     assert "whole return (all partnerships it covers)" in returns
     assert re.search(r"police crimes 2024Q1 1 \S+ 66 0 23 ", returns), returns
+
+
+# --- "The highest rate" is the highest rate (error 2) ----------------------------------------
+
+
+def hotspot_rows() -> pd.DataFrame:
+    """Six significant violence hotspots whose Gi* rank is not their rate order (a strong
+    cluster of middling rates ranks above an isolated high rate), and one that is not hot."""
+    rates = [107.8, 95.1, 147.0, 60.2, 120.4, 88.8, 300.0]
+    return pd.DataFrame({
+        "theme": "violence", "csp_code": LEICESTER, "lsoa11_code": [f"E0100000{i}" for i in range(7)],
+        "lsoa11_name": [f"Place {i}" for i in range(7)], "ward_name": "Ward",
+        "events": [40.0] * 7, "per_1000_residents": rates, "z": [9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 0.5],
+        "q_value": [0.001] * 6 + [0.9], "hot": [True] * 6 + [False], "rank_in_csp": [1.0, 2, 3, 4, 5, 6, 7],
+        "hotspot_class": "persistent", "hot_years": 3, "years": 3})
+
+
+def test_the_highest_rate_named_is_the_highest_rate_among_the_hot_neighbourhoods():
+    from csp.reports.findings import key_findings
+
+    hot = hotspot_rows()
+    empty_tests = pd.DataFrame(columns=["csp_code", "theme", "change_significant", "change_q", "trend_significant",
+                                        "trend_direction", "change_direction", "trend_years", "annual_change_pct"])
+    themes = pd.DataFrame({"csp_code": [LEICESTER], "theme": ["violence"], "theme_name": ["Violence"],
+                           "current_year": [100], "previous_year": [90], "change_pct": [11.1]})
+    exceed = pd.DataFrame({"month": pd.to_datetime([]), "beyond_3sigma": [], "theme": [], "events": [],
+                           "expected": []})
+    found = key_findings(themes, empty_tests, pd.DataFrame(columns=["theme", "category"]), hot, exceed, PERIOD)
+    sentence = next(f for f in found if "hotspots" in f)
+    highest = hot[hot["hot"]].loc[hot[hot["hot"]]["per_1000_residents"].idxmax()]
+    assert highest["per_1000_residents"] == 147.0
+    assert f"the highest rate is {highest['lsoa11_name']} (Ward) at 147.0 per 1,000" in sentence, sentence
+    assert sentence.startswith("6 neighbourhoods are significant")
+
+
+def test_the_chapters_hotspot_table_captioned_highest_first_is_in_rate_order():
+    from csp.reports.chapters import NAMED_HOTSPOTS, named_hotspots
+
+    named = named_hotspots(hotspot_rows())
+    rates = named["per_1000_residents"].tolist()
+    assert rates == sorted(rates, reverse=True) == [147.0, 120.4, 107.8, 95.1, 88.8][:NAMED_HOTSPOTS]
+    assert named["hot"].all()  # the not-hot 300.0 is never named as a hotspot
+    macros = (environment().loader.get_source(environment(), "macros.html.j2")[0])
+    assert "highest rate per 1,000 residents first" in macros
+
+
+def test_the_problem_profiles_highest_rates_table_is_in_rate_order(two_partnerships):
+    from csp.geography import Partnership
+    from csp.reports.problem_profile import ProfileArea, where_profile
+
+    leicester = Partnership(code=LEICESTER, name="Leicester", districts=(), county_code=None, county_name=None)
+    with two_partnerships.connect() as conn:
+        where = where_profile(conn, ProfileArea(LEICESTER, "Leicester", "partnership", leicester),
+                              "acquisitive", PERIOD)
+    rates = where["per_1000_residents"].tolist()
+    assert len(rates) > 1 and rates[0] > 0 and rates == sorted(rates, reverse=True)

@@ -57,6 +57,12 @@ def repeat_summary(rows: pd.DataFrame) -> dict | None:
             "top": rows[rows["rank"].notna()].to_dict("records")}
 
 
+def named_hotspots(hotspots: pd.DataFrame) -> pd.DataFrame:
+    """The theme's significant hotspots the chapter names: the highest rates first, as its
+    table's caption says."""
+    return queries.highest_rates(hotspots[hotspots["hot"].fillna(False).astype(bool)], NAMED_HOTSPOTS)
+
+
 def theme_chapters(conn: Connection, partnership: Partnership, period: Period, reference_dir: Path, *,
                    themes: pd.DataFrame, tests: pd.DataFrame, priorities: pd.DataFrame,
                    hotspots: pd.DataFrame, cross_agency: pd.DataFrame, only: str | None = None) -> list[dict]:
@@ -78,7 +84,7 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
         if row.current_year == 0 and row.previous_year == 0:
             continue
         hot = hotspots[(hotspots["theme"] == row.theme)]
-        hot_named = hot[hot["hot"].fillna(False).astype(bool)].nsmallest(NAMED_HOTSPOTS, "rank_in_csp")
+        hot_named = named_hotspots(hot)
         first_month = pd.Timestamp(period.last.months[-1]) - pd.DateOffset(months=CHART_MONTHS)
         own_series = series[(series["theme"] == row.theme) & (series["month"] > first_month)]
         chapter = {

@@ -38,7 +38,7 @@ def key_findings(themes: pd.DataFrame, tests: pd.DataFrame, categories: pd.DataF
                    f"(about {row.annual_change_pct:+.0f}% a year).")
     hot = hotspots[hotspots["hot"].fillna(False).astype(bool)]
     for theme, group in hot.groupby("theme", sort=False):
-        top = group.sort_values("rank_in_csp").iloc[0]
+        top = queries.highest_rates(group).iloc[0]
         out.append(f"{len(group)} neighbourhoods are significant {queries.theme_name(theme).lower()} hotspots; "
                    f"the highest rate is {top.lsoa11_name} ({top.ward_name}) at {top.per_1000_residents:.1f} "
                    f"per 1,000 residents.")

@@ -76,7 +76,7 @@ def where_profile(conn: Connection, area: ProfileArea, theme: str, period: Perio
         SELECT r.area_code AS lsoa11_code, g.lsoa11_name, g.ward_name, r.events, r.population, r.per_1000_residents
         FROM marts.area_rates r JOIN core.dim_geography g ON g.lsoa11_code = r.area_code
         WHERE r.area_type = 'lsoa' AND r.theme = :theme AND r.period_end = :end AND g.{condition}
-        ORDER BY r.per_1000_residents DESC, r.area_code LIMIT {TOP_PLACES}
+        ORDER BY r.per_1000_residents DESC NULLS LAST, r.area_code LIMIT {TOP_PLACES}
     """, theme=theme, end=period.last.months[-1], **params)
 
 

@@ -130,6 +130,14 @@ def hotspots(conn: Connection, csp_codes: list[str], theme: str | None = None) -
     return frame if theme is None else frame[frame["theme"] == theme].reset_index(drop=True)
 
 
+def highest_rates(hotspots: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
+    """Hotspot rows highest rate per 1,000 residents first (ties by LSOA code, so the order is
+    stable), the ``n`` first if given: what "the highest rate" and "highest first" mean. The Gi*
+    rank (rank_in_csp) orders by cluster strength, which is not the rate."""
+    ordered = hotspots.sort_values(["per_1000_residents", "lsoa11_code"], ascending=[False, True])
+    return ordered if n is None else ordered.head(n)
+
+
 def exceedances(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
     frame = read(conn, """
         SELECT * FROM analysis.exceedances WHERE csp_code IN :codes ORDER BY csp_code, theme, month
