@@ -15,6 +15,7 @@ from pathlib import Path
 
 from csp import geography
 from csp.geography import Partnership
+from csp.legislation import PRESCRIBED_INFORMATION
 from csp.registry import DATASETS
 
 _CODE = re.compile(r"^[EW]\d{8}$")
@@ -110,7 +111,7 @@ def area_file_text(choice: AreaChoice) -> str:
     lines += [
         'timezone = "Europe/London"',
         "",
-        "# Datasets an authority does not hold (SI 2007/1831 applies only where the data is held):",
+        f"# Datasets an authority does not hold ({PRESCRIBED_INFORMATION.short} applies only where the data is held):",
         "# each is recorded as \"not held\" every quarter, never waited for. One line per dataset,",
         "# with the reason, e.g.",
         '#   ambulance_callouts = "The ambulance service does not record call-outs by crime category."',

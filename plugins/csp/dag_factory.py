@@ -27,6 +27,7 @@ from airflow.sdk import (
     task,
 )
 
+from csp.legislation import PRESCRIBED_INFORMATION
 from csp.notify import AlertNotifier
 from csp.registry import AUTHORITIES, DATASETS, THEMES, Dataset, datasets_of
 from csp.timeouts import execution_timeout
@@ -221,7 +222,7 @@ the same files changes nothing.
         return received.entry.asset_extra()
 
     @task.short_circuit(task_id="is_supplied", execution_timeout=execution_timeout("is_supplied"), doc_md=f"""
-**{dataset.title}** is an extra source, not mandated by SI 2007/1831: it is ingested when the
+**{dataset.title}** is an extra source, not mandated by {PRESCRIBED_INFORMATION.short}: it is ingested when the
 quarter's folder holds it and otherwise skipped, never waited for and never late (skipped is
 expected when nothing was sent).
 {ON_FAILURE}It only lists the landing folder: a failure is a disk or permission problem. Fix
@@ -272,7 +273,7 @@ every dataset of this authority on its own, so a missing file never holds back a
 
 Per dataset: `is_held` -> `wait_for_return` -> `ingest_return`. Outputs: versioned staging
 files and one Asset per dataset (`csp://staging/<dataset>`), which wakes the warehouse DAG.
-Returns are due by the end of the following quarter (SI 2007/1831).
+Returns are due by the end of the following quarter ({PRESCRIBED_INFORMATION.short}).
 
 **Monitoring.** A failed task alerts (log; email to the `[alerts]` list of
 `config/analysts.toml` when the SMTP connection exists; `CSP_NOTIFIER` chooses). A return

@@ -1,7 +1,7 @@
 """The data contract: responsible authorities and the twelve mandated datasets.
 
-Source: the Crime and Disorder (Prescribed Information) Regulations 2007 (SI 2007/1831), as
-tabulated in DESIGN.md. One ``Dataset`` per mandated dataset, readable in one screen each:
+Source: SI 2007/1831 (csp.legislation.PRESCRIBED_INFORMATION), as tabulated in DESIGN.md. One
+``Dataset`` per mandated dataset, readable in one screen each:
 who owns it, which fields the regulations mandate (and which canonical columns carry them),
 the canonical schema, the source formats it arrives in, and the themes it feeds.
 

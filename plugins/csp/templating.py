@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from csp import safe_paths
+from csp import legislation, safe_paths
 from csp.config import PROJECT_DIR
 
 TEMPLATES = PROJECT_DIR / "report_templates"
@@ -32,6 +32,8 @@ def environment() -> Environment:
     env.filters["qvalue"] = q_value
     env.filters["decimal"] = decimal
     env.filters["label"] = lambda s: "" if s is None else str(s).replace("_", " ")
+    # {{ si.prescribed_information.cited }}: every page cites an SI from one declaration
+    env.globals["si"] = legislation.INSTRUMENTS
     return env
 
 

@@ -132,3 +132,64 @@ def test_the_problem_profiles_highest_rates_table_is_in_rate_order(two_partnersh
                               "acquisitive", PERIOD)
     rates = where["per_1000_residents"].tolist()
     assert len(rates) > 1 and rates[0] > 0 and rates == sorted(rates, reverse=True)
+
+
+# --- The regulations are cited by their own titles (error 3) ---------------------------------
+
+CITATION = re.compile(r"(Crime and Disorder \([^)]*\) Regulations 2007)\s+\(SI (2007/18\d\d)\)")
+
+
+def footers() -> dict[str, str]:
+    """The sources footer every report template renders (its own block, else the base's)."""
+    from csp.templating import TEMPLATES
+
+    env = environment()
+    base = env.get_template("base.html.j2")
+    out = {}
+    for path in sorted(TEMPLATES.glob("*.html.j2")):
+        if path.name != "base.html.j2" and '{% extends "base.html.j2" %}' not in path.read_text():
+            continue  # ingest's validation page: no report, no footer
+        template = env.get_template(path.name)
+        block = template.blocks.get("sources") or base.blocks["sources"]
+        context = template.new_context({"published_on": date(2025, 1, 31)})
+        out[path.name] = " ".join("".join(block(context)).split())
+    return out
+
+
+def test_every_report_cites_the_regulations_by_their_declared_titles():
+    from csp.legislation import INSTRUMENTS, PRESCRIBED_INFORMATION, STRATEGY
+
+    declared = {i.number: i.title for i in INSTRUMENTS.values()}
+    assert declared == {"2007/1831": "Crime and Disorder (Prescribed Information) Regulations 2007",
+                        "2007/1830": "Crime and Disorder (Formulation and Implementation of Strategy) Regulations 2007"}
+    rendered = footers()
+    assert {"base.html.j2", "county_rollup.html.j2", "problem_profile.html.j2", "strategic_assessment.html.j2",
+            "tactical_assessment.html.j2", "public_summary.html.j2", "index.html.j2"} <= rendered.keys()
+    for name, footer in rendered.items():
+        cited = CITATION.findall(footer)
+        assert cited, (name, footer)
+        assert all(declared[number] == title for title, number in cited), (name, cited)
+        assert not ("1831" in footer and "Formulation" in footer), (name, footer)
+    assert PRESCRIBED_INFORMATION.cited in rendered["county_rollup.html.j2"]
+    assert STRATEGY.short not in " ".join(rendered.values())  # no report cites 1830 for the returns
+
+
+def test_no_template_or_sentence_spells_out_a_regulation_itself():
+    """The number and title come from csp.legislation, so none can be paired with the other's."""
+    import io
+    import tokenize
+    from pathlib import Path
+
+    from csp.config import PROJECT_DIR
+
+    title = re.compile(r"\((Prescribed Information|Formulation and Implementation of Strategy)\)")
+    templates = [*(PROJECT_DIR / "report_templates").glob("*.j2"), *(PROJECT_DIR / "plugins").rglob("*.j2")]
+    spelled = [p.name for p in templates if title.search(p.read_text()) or "2007/18" in p.read_text()]
+    assert spelled == []
+    for path in (PROJECT_DIR / "plugins").rglob("*.py"):
+        if path.name == "legislation.py":
+            continue
+        tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+        strings = [t.string for t in tokens if t.type == tokenize.STRING
+                   or t.type == getattr(tokenize, "FSTRING_MIDDLE", -1)]
+        assert not [s for s in strings if title.search(s)], Path(path).relative_to(PROJECT_DIR)

@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from csp.geography import Partnership
+from csp.legislation import PRESCRIBED_INFORMATION
 from csp.reports import charts, maps, queries
 from csp.reports.readiness import Period
 
@@ -25,7 +26,7 @@ CHART_MONTHS = 36
 NAMED_HOTSPOTS = 5
 MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December"]
-SOURCE = "Partner returns to the CSP (SI 2007/1831)"
+SOURCE = f"Partner returns to the CSP ({PRESCRIBED_INFORMATION.short})"
 MAP_SOURCE = ("Partner returns; ONS mid-2020 population; boundaries ONS (OGL v3.0), contains OS data "
               "© Crown copyright and database right")
 

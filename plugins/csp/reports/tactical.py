@@ -25,6 +25,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from csp.geography import Partnership
+from csp.legislation import PRESCRIBED_INFORMATION
 from csp.quarters import Quarter
 from csp.reports import charts, queries
 from csp.reports.readiness import Period
@@ -37,7 +38,7 @@ STALE_MONTHS = 6
 CATEGORY_ROWS = 10  # categories shown: the significant changes first, then the largest departures
 MIN_CATEGORY_EVENTS = 10  # a category with fewer events in the quarter and its expectation is not listed
 CHART_QUARTERS = 8
-SOURCE = "Partner returns to the CSP (SI 2007/1831)"
+SOURCE = f"Partner returns to the CSP ({PRESCRIBED_INFORMATION.short})"
 # Who would own a tasking request on each theme (a suggestion for the group, which decides).
 OWNER_OF_THEME = {
     "acquisitive": "police neighbourhood team", "violence": "police neighbourhood team and licensing",

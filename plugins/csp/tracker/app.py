@@ -19,6 +19,8 @@ from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
+from csp import legislation
+
 URL_PREFIX = "/csp"
 RESOURCE = "CSP returns tracker"
 QUARTERS_SHOWN = 8  # the Returns page's default: two years of quarters
@@ -29,8 +31,10 @@ _VERSION = re.compile(r"^v([1-9][0-9]{0,5})$")
 def _templates():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-    return Environment(loader=PackageLoader("csp.tracker", "templates"), autoescape=select_autoescape(default=True),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("csp.tracker", "templates"), autoescape=select_autoescape(default=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals["si"] = legislation.INSTRUMENTS  # as the reports' environment (csp.templating)
+    return env
 
 
 def _to_root(request: Request) -> str:
