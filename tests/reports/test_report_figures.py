@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from html import unescape
 
 import pandas as pd
 import pytest
@@ -50,7 +51,7 @@ def own_events_sql(conn, csp_code: str) -> dict[str, int]:
 
 
 def visible(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
 
 
 def test_return_tables_show_the_partnerships_own_events_beside_the_whole_return(two_partnerships):
@@ -193,3 +194,60 @@ def test_no_template_or_sentence_spells_out_a_regulation_itself():
         strings = [t.string for t in tokens if t.type == tokenize.STRING
                    or t.type == getattr(tokenize, "FSTRING_MIDDLE", -1)]
         assert not [s for s in strings if title.search(s)], Path(path).relative_to(PROJECT_DIR)
+
+
+# --- Harm: "not scored" where no weight exists, and a unit and a rate where one does (error 7) -
+
+
+def chapter_context(**values) -> dict:
+    """A chapter as csp.reports.chapters builds it, with only what the test sets filled in."""
+    return {"theme": "asb", "theme_name": "Anti-social behaviour", "rank": None, "current": 18, "previous": 0,
+            "change_pct": None, "change_q": None, "change_significant": False, "change_direction": None,
+            "trend_years": None, "annual_change_pct": None, "trend_q": None, "trend_significant": False,
+            "trend_direction": None, "harm": "", "seasonality": None, "hotspots": [], "hotspot_classes": {},
+            "repeats": None, "cross_agency": [], "chart": None, "map": None, "map_note": None, **values}
+
+
+def render_chapter(chapter: dict) -> str:
+    return visible(str(environment().get_template("macros.html.j2").module.chapter(chapter, 20)))
+
+
+def test_harm_is_not_scored_without_a_weight_and_has_a_unit_and_rate_with_one(two_partnerships):
+    from csp.reports import queries
+    from csp.reports.chapters import harm_words
+
+    with two_partnerships.connect() as conn:
+        themes = queries.theme_year_counts(conn, [LEICESTER], PERIOD).set_index("theme")
+        population = queries.partnership_population(conn, LEICESTER)
+        harm_sql, weighted, residents = conn.execute(sa.text(
+            "SELECT SUM(harm), SUM(events), (SELECT SUM(population) FROM core.dim_geography "
+            "WHERE csp_code = :c AND in_area) FROM marts.monthly_counts "
+            "WHERE csp_code = :c AND theme = 'acquisitive' AND area_status = 'in_area' AND harm IS NOT NULL"),
+            {"c": LEICESTER}).one()
+    assert pd.isna(themes.loc["asb", "harm"])  # ASB incidents carry no Crime Severity Score weight
+    asb = render_chapter(chapter_context(harm=harm_words(themes.loc["asb", "harm"], themes.loc["asb", "harm_events"],
+                                                         population)))
+    assert "Harm: not scored (no Crime Severity Score weight)" in asb
+    assert not re.search(r"Harm[^.]*: 0\b", asb), asb
+
+    assert harm_sql > 0 and themes.loc["acquisitive", "harm"] == pytest.approx(harm_sql) and population == residents
+    acquisitive = render_chapter(chapter_context(
+        theme="acquisitive", theme_name="Acquisitive crime", current=23,
+        harm=harm_words(themes.loc["acquisitive", "harm"], themes.loc["acquisitive", "harm_events"], population)))
+    rate = 1000 * harm_sql / residents
+    assert (f"Harm: {harm_sql:,.0f} Crime Severity Score days (ONS weights: the days of custody an offence's "
+            f"sentences equate to) from {int(weighted)} police-recorded crimes, {rate:,.1f} per 1,000 residents."
+            ) in acquisitive, acquisitive
+
+
+def test_the_tactical_top_places_show_an_unweighted_place_as_not_scored():
+    from csp.reports.tactical import top_places
+
+    hot = hotspot_rows().iloc[:3].assign(theme=["asb", "violence", "violence"])
+    harm = pd.DataFrame({"theme": ["violence", "violence"], "lsoa11_code": ["E01000001", "E01000002"],
+                         "harm": [500.0, 900.0]})
+    places = top_places(hot, harm)
+    assert [(p["lsoa11_code"], p["harm_scored"]) for p in places] == [
+        ("E01000002", True), ("E01000001", True), ("E01000000", False)]
+    template = environment().loader.get_source(environment(), "tactical_assessment.html.j2")[0]
+    assert "{% else %}not scored{% endif %}" in template

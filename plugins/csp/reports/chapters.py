@@ -58,6 +58,17 @@ def repeat_summary(rows: pd.DataFrame) -> dict | None:
             "top": rows[rows["rank"].notna()].to_dict("records")}
 
 
+def harm_words(harm, harm_events, population: int) -> str:
+    """The theme's harm with its unit, the crimes it weighs and its rate per 1,000 residents;
+    'not scored' where no event has a Crime Severity Score weight (0 would say no harm)."""
+    if harm is None or pd.isna(harm):
+        return f"Harm: {queries.HARM_NOT_SCORED}; only police-recorded crimes carry one."
+    rate = f", {1000 * harm / population:,.1f} per 1,000 residents" if population > 0 else ""
+    crimes = int(harm_events)
+    return (f"Harm: {harm:,.0f} {queries.HARM_UNIT} (ONS weights: the days of custody an offence's sentences "
+            f"equate to) from {crimes:,} police-recorded crime{'s' if crimes != 1 else ''}{rate}.")
+
+
 def named_hotspots(hotspots: pd.DataFrame) -> pd.DataFrame:
     """The theme's significant hotspots the chapter names: the highest rates first, as its
     table's caption says."""
@@ -72,6 +83,7 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
     seasonal = queries.seasonal_index(conn)
     repeats = queries.repeat_locations(conn, codes)
     geography = queries.partnership_lsoas(conn, partnership.code)
+    population = queries.partnership_population(conn, partnership.code)
     lsoas = geography["lsoa11_code"].tolist()
     names = {r.lsoa11_code: f"{r.lsoa11_name} ({r.ward_name})" for r in geography.itertuples()}
     order = priorities.set_index("theme")["rank"].to_dict() if not priorities.empty else {}
@@ -91,7 +103,7 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
         chapter = {
             "theme": row.theme, "theme_name": row.theme_name, "rank": order.get(row.theme),
             "current": int(row.current_year), "previous": int(row.previous_year),
-            "change_pct": row.change_pct, "harm": float(row.harm or 0),
+            "change_pct": row.change_pct, "harm": harm_words(row.harm, row.harm_events, population),
             "change_q": row.change_q, "change_significant": bool(row.change_significant is True),
             "change_direction": row.change_direction,
             "trend_years": row.trend_years, "annual_change_pct": row.annual_change_pct,

@@ -14,6 +14,10 @@ from csp.registry import DATASETS, THEMES
 from csp.reports.readiness import Period
 
 MIN_BASE_FOR_PERCENT = 20  # below this, a percent change misleads more than it informs
+# Harm is the sum of ONS Crime Severity Score weights (docs/analysis.md, "Harm"): each weight is
+# the days of custody an offence's sentences equate to, and only police-recorded crimes have one.
+HARM_UNIT = "Crime Severity Score days"
+HARM_NOT_SCORED = "not scored (no Crime Severity Score weight)"
 POLICE_DATASETS = ("police_crimes", "police_incidents")
 
 
@@ -60,13 +64,16 @@ def period_bounds(period: Period) -> dict:
 
 
 def theme_year_counts(conn: Connection, csp_codes: list[str], period: Period) -> pd.DataFrame:
-    """Per CSP and theme: events in the period's 12 months and the 12 before, harm, and the
-    percent change where the base allows."""
+    """Per CSP and theme: events in the period's 12 months and the 12 before, harm (null where
+    no event of the 12 months has a Crime Severity Score weight, never a silent zero) with the
+    events it weighs, and the percent change where the base allows."""
     frame = read(conn, """
         SELECT csp_code, theme,
                CAST(SUM(CASE WHEN month >= :start THEN events ELSE 0 END) AS BIGINT) AS current_year,
                CAST(SUM(CASE WHEN month < :start THEN events ELSE 0 END) AS BIGINT) AS previous_year,
-               SUM(CASE WHEN month >= :start THEN harm ELSE 0 END) AS harm
+               SUM(CASE WHEN month >= :start THEN harm END) AS harm,
+               CAST(SUM(CASE WHEN month >= :start AND harm IS NOT NULL THEN events ELSE 0 END) AS BIGINT)
+                   AS harm_events
         FROM marts.monthly_counts
         WHERE csp_code IN :codes AND month BETWEEN :prev AND :end AND area_status = 'in_area'
         GROUP BY csp_code, theme
@@ -290,6 +297,14 @@ def family_months(conn: Connection, csp_code: str, period: Period, datasets: lis
         first=(end - pd.DateOffset(months=months - 1)).date(), last=end.date())
     frame["month"] = pd.to_datetime(frame["month"])
     return frame
+
+
+def partnership_population(conn: Connection, csp_code: str) -> int:
+    """The partnership's residents (ONS mid-2020), the denominator of its rates."""
+    return int(read(conn, """
+        SELECT COALESCE(SUM(population), 0) AS population FROM core.dim_geography
+        WHERE csp_code = :csp AND in_area
+    """, csp=csp_code)["population"].iloc[0])
 
 
 def partnership_lsoas(conn: Connection, csp_code: str) -> pd.DataFrame:

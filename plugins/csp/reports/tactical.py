@@ -114,10 +114,11 @@ def top_places(hot: pd.DataFrame, harm: pd.DataFrame) -> list[dict]:
     places = hot[hot["hot"].fillna(False).astype(bool)].merge(harm, on=["theme", "lsoa11_code"], how="left")
     if places.empty:
         return []
-    places["harm"] = places["harm"].fillna(0.0)
+    # no weight is not zero harm: such a place ranks after the weighted ones and is shown as not scored
+    places["harm_scored"] = places["harm"].notna()
     places["theme_name"] = places["theme"].map(queries.theme_name)
     places["class_name"] = places["hotspot_class"].fillna("hot this year").str.replace("_", " ")
-    ranked = places.sort_values(["harm", "events", "lsoa11_code"], ascending=[False, False, True])
+    ranked = places.sort_values(["harm", "events", "lsoa11_code"], ascending=[False, False, True], na_position="last")
     return ranked.head(TOP_PLACES).to_dict("records")
 
 
@@ -261,6 +262,7 @@ def tactical_assessment(conn: Connection, partnership: Partnership, period: Peri
         "categories": shown.to_dict("records"),
         "years_compared": int(themes["years"].max()) if not themes.empty else 0,
         "places": places,
+        "harm_unit": queries.HARM_UNIT,
         "exceedances": signals.sort_values(["theme", "month"]).to_dict("records"),
         "fytd": financial_year_to_date(conn, partnership.code, partnership_dir, quarter),
         "tasking": tasking,
