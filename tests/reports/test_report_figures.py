@@ -251,3 +251,46 @@ def test_the_tactical_top_places_show_an_unweighted_place_as_not_scored():
         ("E01000002", True), ("E01000001", True), ("E01000000", False)]
     template = environment().loader.get_source(environment(), "tactical_assessment.html.j2")[0]
     assert "{% else %}not scored{% endif %}" in template
+
+
+# --- Repeat locations: say what the location precision allows, not zeros (error 9) ----------
+
+
+def repeat_rows(keyed: int, locations: int, repeats: int, at_repeats: int) -> pd.DataFrame:
+    return pd.DataFrame({"csp_code": [LEICESTER], "theme": ["violence"], "events": [keyed + 10],
+                         "keyed_events": [keyed], "locations": [locations], "repeat_locations": [repeats],
+                         "events_at_repeat_locations": [at_repeats], "min_events": [2],
+                         "repeat_share": [at_repeats / keyed if keyed else None], "rank": [None]})
+
+
+def test_repeat_locations_say_the_data_has_no_points_instead_of_zeros(two_partnerships):
+    from csp.analysis.locations import repeat_location_table
+    from csp.reports import queries
+    from csp.reports.chapters import repeat_summary
+
+    with two_partnerships.connect() as conn:
+        table = repeat_location_table(conn, PERIOD.last.months[-1])
+        precision = queries.location_precision(conn, LEICESTER, PERIOD)
+    own = table[(table["csp_code"] == LEICESTER) & (table["theme"] == "acquisitive")]
+    assert own["keyed_events"].sum() == 0  # located to an LSOA, so no location key
+    repeats = repeat_summary(own, precision[precision["theme"] == "acquisitive"])
+    page = render_chapter(chapter_context(theme="acquisitive", theme_name="Acquisitive crime", repeats=repeats))
+    assert ("Repeat locations Not analysed: a repeat location needs the point an event happened at, and none of "
+            "the theme's 23 events in the 12 months has one (located 23 to a neighbourhood (LSOA)).") in page, page
+    assert "0 (0%)" not in page and "at 0 places" not in page
+
+
+def test_repeat_locations_say_when_no_two_points_are_the_same():
+    from csp.reports.chapters import repeat_summary
+
+    precision = pd.DataFrame({"theme": ["violence"] * 2, "location_precision": ["point", "lsoa"],
+                              "events": [40, 10]})
+    distinct = repeat_summary(repeat_rows(keyed=40, locations=40, repeats=0, at_repeats=0), precision)
+    page = render_chapter(chapter_context(repeats=distinct))
+    assert ("no two of the 40 events located by a point share the same point (compared to 0.1 m), so at this "
+            "precision the data cannot show a place where events repeat. The theme's 50 events are located "
+            "40 to a point, 10 to a neighbourhood (LSOA).") in page, page
+    assert "0 (0%)" not in page and "at 0 places" not in page
+    found = repeat_summary(repeat_rows(keyed=40, locations=30, repeats=6, at_repeats=16), precision)
+    page = render_chapter(chapter_context(repeats=found))
+    assert "Of 40 events located by a point, 16 (40%) happened at 6 places with 2 or more events" in page, page

@@ -45,13 +45,37 @@ def seasonality_words(index: pd.DataFrame, theme: str) -> str | None:
             f"{int(high.years_used)} years across the force area.")
 
 
-def repeat_summary(rows: pd.DataFrame) -> dict | None:
+PRECISION_WORDS = {"point": "to a point", "lsoa": "to a neighbourhood (LSOA)", "ward": "to a ward",
+                   "outward_postcode": "to an outward postcode", "district": "to a district",
+                   "none": "with no location"}
+
+
+def precision_words(precision: pd.DataFrame) -> str:
+    """'3,120 located to a point, 410 to a neighbourhood (LSOA)': how the theme's events are located."""
+    parts = [f"{int(r.events):,} {PRECISION_WORDS.get(r.location_precision, r.location_precision or 'unknown')}"
+             for r in precision.itertuples() if r.events]
+    return "located " + ", ".join(parts) if parts else "none recorded"
+
+
+def repeat_summary(rows: pd.DataFrame, precision: pd.DataFrame) -> dict | None:
     """The theme's repeat-location figures and its top repeat locations (named by LSOA and
-    ward; the location key itself is never shown), or None where nothing is located by a point."""
-    if rows.empty or not rows["keyed_events"].fillna(0).astype(float).sum():
-        return None
+    ward; the location key itself is never shown). Where the data cannot show a repeat location
+    (no event located by a point, or no two points the same) a ``note`` says so with the data's
+    precision, instead of zeros that read as "no repeat locations". None without events."""
+    events = int(precision["events"].sum()) if not precision.empty else 0
+    keyed = int(rows["keyed_events"].fillna(0).astype(float).sum()) if not rows.empty else 0
+    if not keyed:
+        if not events:
+            return None
+        return {"note": f"Not analysed: a repeat location needs the point an event happened at, and none of the "
+                        f"theme's {events:,} events in the 12 months has one ({precision_words(precision)})."}
     first = rows.iloc[0]
-    return {"keyed_events": int(first["keyed_events"]), "locations": int(first["locations"]),
+    if int(first["repeat_locations"]) == 0 and int(first["locations"]) == int(first["keyed_events"]):
+        # each event at a point of its own: '0 at 0 places' would claim no repeats where none can show
+        return {"note": f"Not shown: no two of the {int(first['keyed_events']):,} events located by a point share "
+                        f"the same point (compared to 0.1 m), so at this precision the data cannot show a place "
+                        f"where events repeat. The theme's {events:,} events are {precision_words(precision)}."}
+    return {"note": None, "keyed_events": int(first["keyed_events"]), "locations": int(first["locations"]),
             "repeat_locations": int(first["repeat_locations"]), "min_events": int(first["min_events"]),
             "events_at_repeat_locations": int(first["events_at_repeat_locations"]),
             "repeat_share": first["repeat_share"],
@@ -82,6 +106,7 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
     series = queries.monthly_theme_series(conn, codes)
     seasonal = queries.seasonal_index(conn)
     repeats = queries.repeat_locations(conn, codes)
+    precision = queries.location_precision(conn, partnership.code, period)
     geography = queries.partnership_lsoas(conn, partnership.code)
     population = queries.partnership_population(conn, partnership.code)
     lsoas = geography["lsoa11_code"].tolist()
@@ -112,7 +137,8 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
             "seasonality": seasonality_words(seasonal, row.theme),
             "hotspots": hot_named.to_dict("records"),
             "hotspot_classes": hot["hotspot_class"].value_counts().to_dict(),
-            "repeats": repeat_summary(repeats[repeats["theme"] == row.theme]),
+            "repeats": repeat_summary(repeats[repeats["theme"] == row.theme],
+                                      precision[precision["theme"] == row.theme]),
             "cross_agency": cross_agency[cross_agency["picture"] == PICTURE_OF_THEME.get(row.theme)].to_dict("records")
             if row.theme in PICTURE_OF_THEME else [],
             "chart": charts.monthly_series(

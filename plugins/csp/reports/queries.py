@@ -299,6 +299,19 @@ def family_months(conn: Connection, csp_code: str, period: Period, datasets: lis
     return frame
 
 
+def location_precision(conn: Connection, csp_code: str, period: Period) -> pd.DataFrame:
+    """In-area events per theme and location precision (point, lsoa, outward_postcode, ...)
+    over the period's 12 months: what the data allows a place analysis to see."""
+    bounds = period_bounds(period)
+    return read(conn, """
+        SELECT theme, location_precision, CAST(SUM(events) AS BIGINT) AS events
+        FROM marts.monthly_counts
+        WHERE csp_code = :csp AND area_status = 'in_area' AND month BETWEEN :start AND :end
+        GROUP BY theme, location_precision
+        ORDER BY theme, events DESC, location_precision
+    """, csp=csp_code, start=bounds["start"], end=bounds["end"])
+
+
 def partnership_population(conn: Connection, csp_code: str) -> int:
     """The partnership's residents (ONS mid-2020), the denominator of its rates."""
     return int(read(conn, """
