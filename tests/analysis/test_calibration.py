@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import binomtest
 
 from csp import calibration
 from csp.analysis import change, trend
@@ -30,12 +31,36 @@ def table() -> pd.DataFrame:
 KNOWN_GAPS = {("exceedance above", "c"): (0.08, 0.10), ("night-time-economy cluster", "b"): (0.09, 0.11)}
 
 
+# The documented run (1,000 replicates) holds each rate at most 5 % with its interval's upper
+# end at most 7 %. At this test's 200-500 replicates a flag at exactly 5 % has an upper end of
+# 7-9 %, so that rule would fail calibrated flags by chance; here a flag fails when its rate is
+# clearly above 5 % (one-sided binomial p < 0.005: at most a 0.5 % chance for a flag at exactly
+# 5 %, and most sit well below), which a 10 % rate at 200 replicates or 7.8 % at 500 does.
+TARGET, EVIDENCE = 0.05, 0.005
+
+
+def clearly_above(rate: float, replicates: int, target: float) -> bool:
+    flagged = round(rate * replicates)
+    return binomtest(flagged, replicates, target, alternative="greater").pvalue < EVIDENCE
+
+
 def test_every_flag_keeps_its_family_wise_rate_under_the_null_models(table):
     false = table[(table["kind"] == "false flag") & table["model"].isin(["a", "b", "c"])]
     assert len(false) > 40 and (false["replicates"] >= 200).all()
-    limits = [KNOWN_GAPS.get((r.flag, r.model), (0.05, 0.07)) for r in false.itertuples()]
-    bad = false[(false["rate"] > [rate for rate, _ in limits]) | (false["high"] > [high for _, high in limits])]
-    assert bad.empty, bad.to_string()
+    bad = []
+    for r in false.itertuples():
+        gap = KNOWN_GAPS.get((r.flag, r.model))
+        if gap is not None:
+            if r.rate > gap[0] or r.high > gap[1]:
+                bad.append(r)
+        elif clearly_above(r.rate, int(r.replicates), TARGET):
+            bad.append(r)
+    assert not bad, pd.DataFrame(bad).to_string()
+
+
+def test_the_rule_fails_a_miscalibrated_flag():
+    assert clearly_above(0.10, 200, TARGET) and clearly_above(0.078, 500, TARGET)
+    assert not clearly_above(0.048, 500, TARGET) and not clearly_above(0.07, 200, TARGET)
 
 
 def test_hotspots_on_smooth_risk_are_mostly_true(table):
