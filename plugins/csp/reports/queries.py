@@ -83,6 +83,20 @@ def theme_year_counts(conn: Connection, csp_codes: list[str], period: Period) ->
     return frame.sort_values(["csp_code", "current_year"], ascending=[True, False]).reset_index(drop=True)
 
 
+def source_theme_counts(conn: Connection, csp_codes: list[str], period: Period) -> pd.DataFrame:
+    """In-area events per source (dataset), theme and category over the partnerships, in the
+    period's 12 months and the 12 before: the figures theme_year_counts adds up by theme, here
+    kept apart by source (csp.reports.counting)."""
+    return read(conn, """
+        SELECT dataset, theme, category,
+               CAST(SUM(CASE WHEN month >= :start THEN events ELSE 0 END) AS BIGINT) AS current_year,
+               CAST(SUM(CASE WHEN month < :start THEN events ELSE 0 END) AS BIGINT) AS previous_year
+        FROM marts.monthly_counts
+        WHERE csp_code IN :codes AND month BETWEEN :prev AND :end AND area_status = 'in_area'
+        GROUP BY dataset, theme, category
+    """, codes=list(csp_codes), **period_bounds(period))
+
+
 def theme_tests(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
     """The rolling-12-month change test and the multi-year trend test of each theme."""
     change = read(conn, """
