@@ -294,3 +294,65 @@ def test_repeat_locations_say_when_no_two_points_are_the_same():
     found = repeat_summary(repeat_rows(keyed=40, locations=30, repeats=6, at_repeats=16), precision)
     page = render_chapter(chapter_context(repeats=found))
     assert "Of 40 events located by a point, 16 (40%) happened at 6 places with 2 or more events" in page, page
+
+
+# --- The county's district rates say what they count and what they leave out (error 10) -----
+
+LEICESTERSHIRE, HINCKLEY = "E10000018", "E22000167"
+H1 = "E01025836"  # an LSOA of Hinckley and Bosworth
+
+
+@pytest.fixture
+def two_districts(workspace, tmp_path):
+    """Violence in two Leicestershire districts: police crimes located to an LSOA, hospital
+    admissions located by outward code (LE19 falls to Blaby, LE10 to Hinckley and Bosworth by
+    the centroid rule) and a health counts return by district and outward code."""
+    stage_events(workspace, tmp_path, "police_crimes",
+                 rows("Violence and sexual offences", B1, date(2024, 1, 5), 4)
+                 + rows("Violence and sexual offences", H1, date(2024, 2, 5), 3), quarter=LAST)
+    stage_events(workspace, tmp_path, "hospital_admissions",
+                 [{"category": "assault_X85_Y09", "outward": "LE19", "date": date(2024, 2, 5)}] * 2
+                 + [{"category": "assault_X85_Y09", "outward": "LE10", "date": date(2024, 3, 5)}] * 5, quarter=LAST)
+    stage_counts(workspace, tmp_path, [("persons_in_drug_treatment", "E07000129", "district", 60),
+                                       ("mental_illness_op_first_attendances", "LE10", "outward_postcode", 9)])
+    engine, _ = build(workspace)
+    yield engine
+    engine.dispose()
+
+
+def test_the_county_rates_say_they_count_lsoa_located_events_and_name_what_they_leave_out(two_districts):
+    from csp.reports.county import districts_compared
+
+    names = {BLABY: "Blaby", HINCKLEY: "Hinckley and Bosworth"}
+    with two_districts.connect() as conn:
+        compared = districts_compared(conn, LEICESTERSHIRE, names, PERIOD)
+        located, unlocated, residents = (pd.read_sql(sa.text(
+            "SELECT csp_code, SUM(CASE WHEN lsoa11_code IS NOT NULL THEN events END) AS located, "
+            "SUM(CASE WHEN lsoa11_code IS NULL THEN events END) AS unlocated, "
+            "(SELECT SUM(population) FROM core.dim_geography g WHERE g.csp_code = m.csp_code AND in_area) AS residents "
+            "FROM marts.monthly_counts m WHERE theme = 'violence' AND area_status = 'in_area' "
+            "AND month BETWEEN :s AND :e GROUP BY csp_code"),
+            conn, params={"s": PERIOD.quarters[0].start, "e": PERIOD.last.months[-1]}).set_index("csp_code")[c]
+            for c in ("located", "unlocated", "residents"))
+        counts = conn.execute(sa.text("SELECT COUNT(*) FROM core.fact_count WHERE csp_code IN (:b, :h) "
+                                      "AND area_status = 'in_area'"), {"b": BLABY, "h": HINCKLEY}).scalar()
+    assert located.to_dict() == {BLABY: 4, HINCKLEY: 3} and unlocated.to_dict() == {BLABY: 2, HINCKLEY: 5}
+    assert counts == 2
+    assert compared["rate_columns"][:2] == ["Blaby", "Hinckley and Bosworth"]
+    rows = {r["theme_name"]: r for r in compared["rates"]}
+    violence = rows["Violence"]
+    for i, code in enumerate((BLABY, HINCKLEY)):  # the numerator is the LSOA-located events only
+        assert violence["values"][i] == pytest.approx(1000 * located[code] / residents[code])
+    assert violence["left_out"] == f"hospital admissions: {unlocated.sum()} located to an outward postcode"
+    assert rows["Drugs and alcohol-related harm"]["left_out"] == (
+        "persons in drug treatment: 1 area count by district (counts, not events)")
+    assert all(pd.isna(v) for v in rows["Mental health"]["values"])  # counts only: no rate, but a row saying so
+    assert rows["Mental health"]["left_out"].startswith("mental illness op first attendances: 1 area count by outward")
+
+    page = visible(environment().get_template("county_rollup.html.j2").render(
+        county_name="Leicestershire", districts=list(names.values()), period_start=PERIOD.quarters[0].start,
+        period_end=PERIOD.last.months[-1], shared=[], shared_by=2, escalated=[], totals=[], quarters=[],
+        compliance=[], chart=None, published_on=date(2024, 5, 1), **compared))
+    assert "Events located to a neighbourhood (LSOA) per 1,000 residents, 12 months to March 2024" in page
+    assert "Not in these rates" in page and "hospital admissions: 7 located to an outward postcode" in page
+    assert "Mental health n/a n/a n/a mental illness op first attendances: 1 area count" in page, page

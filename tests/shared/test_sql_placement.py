@@ -21,7 +21,6 @@ CEILINGS = {
     "plugins/csp/bench/baselines.py": 5,
     "plugins/csp/key_rotation.py": 3,
     "plugins/csp/reports/chapters.py": 1,
-    "plugins/csp/reports/county.py": 1,
     "plugins/csp/reports/problem_profile.py": 4,
     "plugins/csp/reports/public_summary.py": 3,
     "plugins/csp/reports/tactical.py": 1,
