@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pendulum
 import pytest
+import sqlalchemy as sa
 
 import csp.reports
 from csp.cli import main, run_with_progress
@@ -136,7 +137,7 @@ def test_status_shows_the_latest_run_of_each_dag_from_airflow(three_authorities_
     from conftest import AIRFLOW_HOME
 
     from csp.runner import configure_airflow
-    from csp.status import latest_runs
+    from csp.status import DAG_IDS, latest_runs
 
     configure_airflow(AIRFLOW_HOME)  # the tests' Airflow home, migrated once per session
     london = pendulum.timezone("Europe/London")
@@ -148,6 +149,8 @@ def test_status_shows_the_latest_run_of_each_dag_from_airflow(three_authorities_
     q1 = (pendulum.datetime(2024, 1, 1, tz=london), pendulum.datetime(2024, 4, 1, tz=london))
     q2 = (pendulum.datetime(2024, 4, 1, tz=london), pendulum.datetime(2024, 7, 1, tz=london))
     with create_session() as session:
+        # The session's Airflow home is shared: earlier DAG-run tests leave newer runs behind.
+        session.execute(sa.delete(DagRun).where(DagRun.dag_id.in_(DAG_IDS)))
         session.add_all([
             dag_run("ingest_police", "cli_test_q1", *q1, DagRunState.SUCCESS),
             dag_run("ingest_police", "cli_test_q2", *q2, DagRunState.FAILED),

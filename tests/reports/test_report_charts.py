@@ -446,3 +446,13 @@ def test_chromium_renders_the_svg_without_requests_or_errors(tmp_path, reference
         browser.close()
     assert requests == [page_file.as_uri()] and problems == []
     assert len(sizes) == 2 and all(width > 600 for width in sizes)  # 17 cm is 642 CSS px
+
+
+def test_a_series_with_no_month_in_the_assessed_year_is_described_not_an_error():
+    # A theme whose events all fall before the assessed 12 months (a dataset that stopped).
+    from csp.reports.charts import describe_series
+
+    data = pd.DataFrame({"group": "Fires", "month": pd.date_range("2023-01-01", periods=6, freq="MS"),
+                         "value": [3, 1, 4, 1, 5, 9]})
+    words = describe_series(data, ["Fires"], pd.Timestamp("2024-01-01"))
+    assert words == "Fires: 0 in the assessed 12 months against 23 in the 12 before."

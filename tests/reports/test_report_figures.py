@@ -446,3 +446,130 @@ def test_the_public_summary_describes_each_theme_by_its_own_rules():
             continue
         named = [t for t, words in THEME_DESCRIPTIONS.items() if pattern.lower() in words.lower()]
         assert set(named) <= {theme}, (pattern, theme, named)
+
+
+# --- The county's district rates say what they count and what they leave out (error 10) -----
+
+LEICESTERSHIRE, HINCKLEY = "E10000018", "E22000167"
+H1 = "E01025836"  # an LSOA of Hinckley and Bosworth
+
+
+@pytest.fixture
+def two_districts(workspace, tmp_path):
+    """Violence in two Leicestershire districts: police crimes located to an LSOA, hospital
+    admissions located by outward code (LE19 falls to Blaby, LE10 to Hinckley and Bosworth by
+    the centroid rule) and a health counts return by district and outward code."""
+    stage_events(workspace, tmp_path, "police_crimes",
+                 rows("Violence and sexual offences", B1, date(2024, 1, 5), 4)
+                 + rows("Violence and sexual offences", H1, date(2024, 2, 5), 3), quarter=LAST)
+    stage_events(workspace, tmp_path, "hospital_admissions",
+                 [{"category": "assault_X85_Y09", "outward": "LE19", "date": date(2024, 2, 5)}] * 2
+                 + [{"category": "assault_X85_Y09", "outward": "LE10", "date": date(2024, 3, 5)}] * 5, quarter=LAST)
+    stage_counts(workspace, tmp_path, [("persons_in_drug_treatment", "E07000129", "district", 60),
+                                       ("mental_illness_op_first_attendances", "LE10", "outward_postcode", 9)])
+    engine, _ = build(workspace)
+    yield engine
+    engine.dispose()
+
+
+def test_the_county_rates_say_they_count_lsoa_located_events_and_name_what_they_leave_out(two_districts):
+    from csp.reports.county import districts_compared
+
+    names = {BLABY: "Blaby", HINCKLEY: "Hinckley and Bosworth"}
+    with two_districts.connect() as conn:
+        compared = districts_compared(conn, LEICESTERSHIRE, names, PERIOD)
+        located, unlocated, residents = (pd.read_sql(sa.text(
+            "SELECT csp_code, SUM(CASE WHEN lsoa11_code IS NOT NULL THEN events END) AS located, "
+            "SUM(CASE WHEN lsoa11_code IS NULL THEN events END) AS unlocated, "
+            "(SELECT SUM(population) FROM core.dim_geography g WHERE g.csp_code = m.csp_code AND in_area) AS residents "
+            "FROM marts.monthly_counts m WHERE theme = 'violence' AND area_status = 'in_area' "
+            "AND month BETWEEN :s AND :e GROUP BY csp_code"),
+            conn, params={"s": PERIOD.quarters[0].start, "e": PERIOD.last.months[-1]}).set_index("csp_code")[c]
+            for c in ("located", "unlocated", "residents"))
+        counts = conn.execute(sa.text("SELECT COUNT(*) FROM core.fact_count WHERE csp_code IN (:b, :h) "
+                                      "AND area_status = 'in_area'"), {"b": BLABY, "h": HINCKLEY}).scalar()
+    assert located.to_dict() == {BLABY: 4, HINCKLEY: 3} and unlocated.to_dict() == {BLABY: 2, HINCKLEY: 5}
+    assert counts == 2
+    assert compared["rate_columns"][:2] == ["Blaby", "Hinckley and Bosworth"]
+    rows = {r["theme_name"]: r for r in compared["rates"]}
+    violence = rows["Violence"]
+    for i, code in enumerate((BLABY, HINCKLEY)):  # the numerator is the LSOA-located events only
+        assert violence["values"][i] == pytest.approx(1000 * located[code] / residents[code])
+    assert violence["left_out"] == f"hospital admissions: {unlocated.sum()} located to an outward postcode"
+    assert rows["Drugs and alcohol-related harm"]["left_out"] == (
+        "persons in drug treatment: 1 area count by district (counts, not events)")
+    assert all(pd.isna(v) for v in rows["Mental health"]["values"])  # counts only: no rate, but a row saying so
+    assert rows["Mental health"]["left_out"].startswith("mental illness op first attendances: 1 area count by outward")
+
+    page = visible(environment().get_template("county_rollup.html.j2").render(
+        county_name="Leicestershire", districts=list(names.values()), period_start=PERIOD.quarters[0].start,
+        period_end=PERIOD.last.months[-1], shared=[], shared_by=2, escalated=[], totals=[], quarters=[],
+        compliance=[], chart=None, published_on=date(2024, 5, 1), **compared))
+    assert "Events located to a neighbourhood (LSOA) per 1,000 residents, 12 months to March 2024" in page
+    assert "Not in these rates" in page and "hospital admissions: 7 located to an outward postcode" in page
+    assert "Mental health n/a n/a n/a mental illness op first attendances: 1 area count" in page, page
+
+
+# --- Themes that say what they count (error 8) -----------------------------------------------
+
+COLLISION = {"category": "Serious", "lsoa": B1, "date": date(2024, 2, 14), "serious_adults": 2, "slight_adults": 1}
+
+
+@pytest.fixture
+def road_danger(workspace, tmp_path):
+    """One injury collision in Blaby reported twice, as STATS19's record and as the police RTC
+    incident, and a damage-only collision (no injury: the police record only) elsewhere in Blaby;
+    two slight collisions in Leicester."""
+    stage_events(workspace, tmp_path, "road_collisions",
+                 [COLLISION, {"category": "Slight", "lsoa": L1, "date": date(2024, 3, 2), "slight_adults": 1},
+                  {"category": "Slight", "lsoa": L1, "date": date(2024, 3, 9), "slight_adults": 2}], quarter=LAST)
+    stage_events(workspace, tmp_path, "police_incidents",
+                 [{**COLLISION, "category": "RTC / Incident - Injury"},
+                  {"category": "RTC / Incident - Damage Only", "lsoa": B1, "date": date(2024, 1, 20)}], quarter=LAST)
+    engine, _ = build(workspace)
+    yield engine
+    engine.dispose()
+
+
+def test_a_collision_reported_by_stats19_and_the_police_counts_once_in_road_danger(road_danger):
+    from csp.reports import queries
+
+    with road_danger.connect() as conn:
+        themes = queries.theme_year_counts(conn, [BLABY], PERIOD).set_index("theme")
+        marts_road = pd.read_sql(sa.text(
+            "SELECT dataset, category, SUM(events) AS events FROM marts.monthly_counts WHERE csp_code = :c "
+            "AND theme = 'road_danger' AND area_status = 'in_area' GROUP BY dataset, category ORDER BY dataset"),
+            conn, params={"c": BLABY})
+        bridge = pd.read_sql(sa.text("SELECT theme, is_primary FROM core.category_themes "
+                                     "WHERE category = 'RTC / Incident - Injury'"), conn)
+    # the injury collision once (STATS19) and the damage-only collision, which STATS19 never holds
+    assert marts_road.to_dict("records") == [
+        {"dataset": "police_incidents", "category": "RTC / Incident - Damage Only", "events": 1},
+        {"dataset": "road_collisions", "category": "Serious", "events": 1}]
+    assert themes.loc["road_danger", "current_year"] == 2
+    assert themes.loc["public_safety", "current_year"] == 1  # the police incident: still a police incident
+    assert dict(zip(bridge["theme"], bridge["is_primary"], strict=True)) == {"public_safety": True,
+                                                                             "road_danger": False}
+
+
+def test_road_dangers_priority_volume_is_its_killed_or_seriously_injured(road_danger):
+    from csp.analysis.plan_progress import ksi_by_month
+    from csp.analysis.priority_inputs import priority_inputs, priority_tables
+    from csp.analysis.run import monthly_by_csp
+
+    empty = pd.DataFrame(columns=["csp_code", "theme", "share_concerned", "capacity_rating"])
+    with road_danger.connect() as conn:
+        monthly, ksi = monthly_by_csp(conn), ksi_by_month(conn)
+        ksi_sql = dict(conn.execute(sa.text(
+            "SELECT f.csp_code, SUM(COALESCE(r.killed_adults, 0) + COALESCE(r.killed_children, 0) "
+            "+ COALESCE(r.serious_adults, 0) + COALESCE(r.serious_children, 0)) "
+            "FROM core.fact_event f JOIN staging.road_collisions r ON r.return_id = f.return_id "
+            "AND r.source_line = f.source_line WHERE f.area_status = 'in_area' GROUP BY f.csp_code")).all())
+    inputs = priority_inputs(monthly, pd.DataFrame(), pd.DataFrame(columns=["csp_code", "theme", "harm"]),
+                             empty, empty, pd.Timestamp(PERIOD.last.months[-1]), ksi).set_index(["csp_code", "theme"])
+    assert ksi_sql == {BLABY: 2, LEICESTER: 0}
+    assert inputs.loc[(BLABY, "road_danger"), "volume"] == 2  # two seriously injured, not two collisions
+    assert inputs.loc[(LEICESTER, "road_danger"), "volume"] == 0  # two collisions, three slightly injured
+    _, audit = priority_tables(inputs.reset_index(), {})
+    band = audit[(audit["csp_code"] == BLABY) & (audit["theme"] == "road_danger") & (audit["factor"] == "volume")]
+    assert band["band"].iloc[0].startswith("killed or seriously injured casualties: quintile")

@@ -22,7 +22,8 @@ CRIMES = DATASETS["police_crimes"]
 
 def events_frame(dataset_id: str, rows: list[dict]) -> pd.DataFrame:
     """Canonical rows of a record dataset: each row gives category, date and a location
-    (lsoa_code or outward_postcode); every other column takes a plain default."""
+    (lsoa_code or outward_postcode), and may give the dataset's extra columns; every other
+    column takes a plain default."""
     n = len(rows)
     frame = pd.DataFrame({
         "source_file": [f"{dataset_id}.csv"] * n,
@@ -39,8 +40,8 @@ def events_frame(dataset_id: str, rows: list[dict]) -> pd.DataFrame:
         "longitude": [None] * n,
         "location_precision": ["outward_postcode" if r.get("outward") else "lsoa" for r in rows],
     })
-    for column in DATASETS[dataset_id].extra_columns:
-        frame[column] = None
+    for column in DATASETS[dataset_id].extra_columns:  # a row may give one (casualty counts)
+        frame[column] = [r.get(column) for r in rows]
     return frame
 
 
@@ -70,20 +71,25 @@ def stage(settings, tmp_path, name: str, rows) -> None:
                                         rows_in=len(frame), rows_loaded=len(frame))
 
 
-def stage_counts(settings, tmp_path) -> None:
-    """A health_counts return: one district count and one outward-code count."""
+LEICESTER_COUNTS = [("persons_in_drug_treatment", "E06000016", "district", 120),
+                    ("mental_illness_op_first_attendances", "LE1", "outward_postcode", 7)]
+
+
+def stage_counts(settings, tmp_path, counts: list[tuple[str, str, str, int]] = LEICESTER_COUNTS) -> None:
+    """A health_counts return of January 2024: (measure, area code, area type, value) per row;
+    by default one district count and one outward-code count in Leicester."""
     path = tmp_path / "drug_treatment_counts_2024Q1.csv"
-    path.write_text("counts\n")
+    path.write_text(f"counts\n{counts}\n")
+    n = len(counts)
+    measures, areas, area_types, values = zip(*counts, strict=True)
     frame = pd.DataFrame({
-        "source_file": [path.name] * 2, "source_line": pd.array([2, 3], dtype="Int64"),
-        "measure": ["persons_in_drug_treatment", "mental_illness_op_first_attendances"],
-        "period_start": [date(2024, 1, 1)] * 2, "period_end": [date(2024, 1, 31)] * 2,
-        "area_code": ["E06000016", "LE1"], "area_type": ["district", "outward_postcode"],
-        "value": pd.array([120, 7], dtype="Int64"),
+        "source_file": [path.name] * n, "source_line": pd.array(range(2, n + 2), dtype="Int64"),
+        "measure": list(measures), "period_start": [date(2024, 1, 1)] * n, "period_end": [date(2024, 1, 31)] * n,
+        "area_code": list(areas), "area_type": list(area_types), "value": pd.array(values, dtype="Int64"),
     })
     quarantine = pd.DataFrame(columns=["source_file", "source_line", "rule", "reason"])
     Staging(settings.staging_dir).stage(DATASETS["health_counts"], Q, [path], frame, quarantine,
-                                        rows_in=2, rows_loaded=2)
+                                        rows_in=n, rows_loaded=n)
 
 
 def marts(engine) -> pd.DataFrame:

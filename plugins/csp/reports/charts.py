@@ -271,6 +271,9 @@ def describe_series(data: pd.DataFrame, names: list[str], assessed) -> str:
         else:
             current = rows
             span = f"{number(rows.sum())} over {len(rows)} months"
+        if current.empty:  # a series with no month in the assessed window
+            words.append(f"{label}{span}.")
+            continue
         high, low = current.idxmax(), current.idxmin()
         words.append(f"{label}{span}; highest month {pd.Timestamp(high):%B %Y} ({number(current[high])}), "
                      f"lowest {pd.Timestamp(low):%B %Y} ({number(current[low])}).")

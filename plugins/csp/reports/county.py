@@ -8,20 +8,36 @@ from sqlalchemy.engine import Connection
 
 from csp.geography import Partnership
 from csp.reports import charts, queries
+from csp.reports.chapters import PRECISION_WORDS
 from csp.reports.readiness import Period
 
 SHARED_BY = 2  # a theme is shared when at least this many districts make it a priority
 
 
-def district_rates(conn: Connection, county_code: str, codes: list[str], period: Period) -> pd.DataFrame:
-    """Rates per 1,000 residents by theme for each district CSP and the county, 12 months."""
-    frame = queries.read(conn, """
-        SELECT area_type, area_code, area_name, theme, events, per_1000_residents FROM marts.area_rates
-        WHERE period_end = :end AND ((area_type = 'csp' AND area_code IN :codes)
-                                     OR (area_type = 'county' AND area_code = :county))
-    """, end=period.last.months[-1], codes=codes, county=county_code)
-    frame["theme_name"] = frame["theme"].map(queries.theme_name)
-    return frame
+def left_out_note(rows: pd.DataFrame) -> str:
+    """'hospital admissions: 7 located to an outward postcode; persons in drug treatment: 3 area
+    counts by district (counts, not events)': what one theme's LSOA rates cannot count."""
+    parts = [f"{r.source.replace('_', ' ')}: {int(r.n):,} located {PRECISION_WORDS.get(r.located, r.located)}"
+             if r.kind == "events" else
+             f"{r.source.replace('_', ' ')}: {int(r.n):,} area {'count' if r.n == 1 else 'counts'} by "
+             f"{r.located.replace('_', ' ')} (counts, not events)" for r in rows.itertuples()]
+    return "; ".join(parts)
+
+
+def districts_compared(conn: Connection, county_code: str, names: dict[str, str], period: Period) -> dict:
+    """The rates table: per theme, each district's and the county's LSOA-located rate, and a
+    note of what the rates leave out (the districts together)."""
+    rates = queries.district_rates(conn, county_code, list(names), period)
+    left_out = queries.rates_left_out(conn, list(names), period)
+    grid = rates.pivot_table(index="theme_name", columns="area_name", values="per_1000_residents", aggfunc="first")
+    county_col = rates.loc[rates["area_type"] == "county", "area_name"].drop_duplicates().tolist()
+    # A theme held only as outward-code events or counts gets a row too, unrated, with its note.
+    grid = grid.reindex(index=sorted({*grid.index, *left_out["theme_name"]}),
+                        columns=[*sorted(names.values()), *county_col])
+    notes = {theme: left_out_note(rows) for theme, rows in left_out.groupby("theme_name")}
+    return {"rate_columns": list(grid.columns),
+            "rates": [{"theme_name": theme, "values": row.tolist(), "left_out": notes.get(theme, "")}
+                      for theme, row in grid.iterrows()]}
 
 
 def county_rollup(conn: Connection, county: tuple[str, str], districts: list[Partnership], period: Period) -> dict:
@@ -36,10 +52,6 @@ def county_rollup(conn: Connection, county: tuple[str, str], districts: list[Par
     shared = (recommended.groupby(["theme", "theme_name"])["district"].agg(list).reset_index()
               .assign(districts=lambda f: f["district"].str.len()))
     shared = shared[shared["districts"] >= SHARED_BY].sort_values(["districts", "theme"], ascending=[False, True])
-    rates = district_rates(conn, county_code, codes, period)
-    grid = rates.pivot_table(index="theme_name", columns="area_name", values="per_1000_residents", aggfunc="first")
-    county_col = rates.loc[rates["area_type"] == "county", "area_name"].drop_duplicates().tolist()
-    grid = grid.reindex(columns=[*sorted(names.values()), *county_col])
     quarters, matrix, _ = queries.compliance(conn, period)
     bounds = queries.period_bounds(period)
     return {
@@ -51,8 +63,7 @@ def county_rollup(conn: Connection, county: tuple[str, str], districts: list[Par
         "escalated": recommended.sort_values(["district", "rank"]).to_dict("records"),
         "shared": shared.to_dict("records"),
         "shared_by": SHARED_BY,
-        "rate_columns": list(grid.columns),
-        "rates": [{"theme_name": theme, "values": row.tolist()} for theme, row in grid.iterrows()],
+        **districts_compared(conn, county_code, names, period),
         "quarters": quarters,
         "compliance": matrix.to_dict("records"),
         "chart": charts.bar_chart(

@@ -298,6 +298,42 @@ def comparison_rates(conn: Connection, period: Period, csp_code: str, county_cod
     """, csp=csp_code, county=county_code or "", end=period.last.months[-1])
 
 
+def district_rates(conn: Connection, county_code: str, codes: list[str], period: Period) -> pd.DataFrame:
+    """Per theme, the 12-month rate per 1,000 residents of each district CSP and of the county:
+    events located to an LSOA only (marts.area_rates), which `rates_left_out` accounts for."""
+    frame = read(conn, """
+        SELECT area_type, area_code, area_name, theme, events, per_1000_residents FROM marts.area_rates
+        WHERE period_end = :end AND ((area_type = 'csp' AND area_code IN :codes)
+                                     OR (area_type = 'county' AND area_code = :county))
+    """, end=period.last.months[-1], codes=list(codes), county=county_code)
+    frame["theme_name"] = frame["theme"].map(theme_name)
+    return frame
+
+
+def rates_left_out(conn: Connection, codes: list[str], period: Period) -> pd.DataFrame:
+    """Per theme and source, what the partnerships' 12 months hold that no LSOA rate can count:
+    in-area events with no LSOA (health events, located by outward code; kind 'events') and the
+    health counts return's area counts (kind 'counts', one per measure, period and area).
+    `located` is the event's location precision or the count's area type."""
+    bounds = period_bounds(period)
+    frame = read(conn, """
+        SELECT theme, 'events' AS kind, dataset AS source, location_precision AS located,
+               CAST(SUM(events) AS BIGINT) AS n
+        FROM marts.monthly_counts
+        WHERE csp_code IN :codes AND area_status = 'in_area' AND lsoa11_code IS NULL
+          AND month BETWEEN :start AND :end
+        GROUP BY theme, dataset, location_precision
+        UNION ALL
+        SELECT COALESCE(theme, 'unclassified'), 'counts', measure, area_type, CAST(COUNT(*) AS BIGINT)
+        FROM core.fact_count
+        WHERE csp_code IN :codes AND area_status = 'in_area' AND period_start BETWEEN :start AND :end
+        GROUP BY COALESCE(theme, 'unclassified'), measure, area_type
+        ORDER BY 1, 2 DESC, 5 DESC, 3, 4
+    """, codes=list(codes), start=bounds["start"], end=bounds["end"])
+    frame["theme_name"] = frame["theme"].map(theme_name)
+    return frame
+
+
 def family_months(conn: Connection, csp_code: str, period: Period, datasets: list[str], themes: list[str],
                   months: int = 36) -> pd.DataFrame:
     """In-area events per month of the given datasets and themes, the ``months`` to the period's end."""
