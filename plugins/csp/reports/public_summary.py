@@ -66,10 +66,11 @@ THEME_DESCRIPTIONS = {
     "drugs_alcohol": "drug offences recorded by the police, street drinking and drug litter reported to them, and "
                      "hospital admissions and ambulance call-outs caused by alcohol or drugs",
     "hate": "racial incidents reported to the council",
-    "road_danger": "road traffic collisions, road incidents recorded by the police and ambulance call-outs to "
-                   "traffic incidents",
+    "road_danger": "road traffic collisions in which someone was hurt, damage-only collisions and other road "
+                   "incidents recorded by the police, and ambulance call-outs to traffic incidents",
     "public_safety": "public order and other offences recorded by the police, calls to the police about people's "
-                     "safety and welfare, and dwelling fires with no smoke alarm",
+                     "safety and welfare (among them the police's record of an injury road collision, which road "
+                     "danger counts from the collision records), and dwelling fires with no smoke alarm",
     "young_people": "school exclusions",
     "mental_health": "mental-health outpatient first attendances",
 }
