@@ -204,7 +204,8 @@ def chapter_context(**values) -> dict:
     return {"theme": "asb", "theme_name": "Anti-social behaviour", "rank": None, "current": 18, "previous": 0,
             "change_pct": None, "change_q": None, "change_significant": False, "change_direction": None,
             "trend_years": None, "annual_change_pct": None, "trend_q": None, "trend_significant": False,
-            "trend_direction": None, "harm": "", "seasonality": None, "hotspots": [], "hotspot_classes": {},
+            "trend_direction": None, "harm": "", "make_up": [], "seasonality": None, "hotspots": [],
+            "hotspot_classes": {},
             "repeats": None, "cross_agency": [], "chart": None, "map": None, "map_note": None, **values}
 
 
@@ -300,6 +301,7 @@ def test_repeat_locations_say_when_no_two_points_are_the_same():
 
 PFA, COUNTY = "E23000021", "E10000018"  # Leicestershire police force area; Leicestershire county
 YEARS = {"Vehicle crime": (25, 37, 56), "Burglary": (75, 63, 44)}  # per quarter, in each of 3 years
+PLAN_VIOLENCE = "police recorded violence with injury"  # what the demo's plan says; police.uk cannot split it
 
 
 def spread(category: str, quarter: Quarter, n: int, lsoa: str | None = L1, outward: str | None = None) -> list[dict]:
@@ -313,7 +315,8 @@ def spread(category: str, quarter: Quarter, n: int, lsoa: str | None = L1, outwa
 def analysed(workspace, tmp_path):
     """Three years of returns from Leicester and Blaby, analysed: in Leicester vehicle crime
     rises each year while burglary falls as much, so acquisitive crime is flat; violence is
-    police violence and sexual offences, weapons possession and assault admissions."""
+    police violence and sexual offences, weapons possession and assault admissions, and the
+    plan targets "violence with injury"."""
     for k in range(-11, 1):
         quarter, year = LAST.shift(k), (k + 11) // 4
         crimes = [row for category, per_year in YEARS.items() for row in spread(category, quarter, per_year[year])]
@@ -327,6 +330,10 @@ def analysed(workspace, tmp_path):
         stage_events(workspace, tmp_path, "domestic_abuse_admissions",
                      spread("Maltreatment by spouse or partner", quarter, 2, lsoa=None, outward="LE1"),
                      quarter=quarter)
+    workspace.partnership_dir.mkdir(parents=True, exist_ok=True)
+    (workspace.partnership_dir / "plan.csv").write_text(
+        "csp_code,priority_theme,measure,baseline_period,target_change_pct\n"
+        f"{LEICESTER},violence,{PLAN_VIOLENCE},2022Q2-2023Q1,-5\n")
     engine, _ = build(workspace)
     from csp.analysis.run import run_all
 
@@ -446,6 +453,65 @@ def test_the_public_summary_describes_each_theme_by_its_own_rules():
             continue
         named = [t for t, words in THEME_DESCRIPTIONS.items() if pattern.lower() in words.lower()]
         assert set(named) <= {theme}, (pattern, theme, named)
+
+
+# --- A theme's figure is reconciled to its sources; the plan measure says what it counts (error 5)
+
+
+def violence_sql(conn) -> dict[tuple[str, str], int]:
+    frame = pd.read_sql(sa.text(
+        "SELECT dataset, category, SUM(events) AS events FROM marts.monthly_counts WHERE csp_code = :c "
+        "AND theme = 'violence' AND area_status = 'in_area' AND month BETWEEN :s AND :e GROUP BY dataset, category"),
+        conn, params={"c": LEICESTER, "s": PERIOD.quarters[0].start, "e": PERIOD.last.months[-1]})
+    return {(d, c): int(e) for d, c, e in frame.itertuples(index=False)}
+
+
+def test_a_themes_figure_is_reconciled_to_the_sources_it_adds(analysed, workspace):
+    from csp.geography import partnerships
+    from csp.reports.strategic import strategic_assessment
+
+    leicester = next(p for p in partnerships(workspace.reference_dir, PFA) if p.code == LEICESTER)
+    with analysed.connect() as conn:
+        context = strategic_assessment(conn, leicester, PERIOD, workspace.reference_dir, workspace.partnership_dir)
+        parts = violence_sql(conn)
+    vso = parts[("police_crimes", "Violence and sexual offences")]
+    weapons = parts[("police_crimes", "Possession of weapons")]
+    admissions = parts[("hospital_admissions", "assault_X85_Y09")]
+    chapter = next(c for c in context["chapters"] if c["theme"] == "violence")
+    assert chapter["current"] == vso + weapons + admissions == sum(parts.values())
+    police = next(x for x in chapter["cross_agency"] if x["measure"] == "police recorded violence and sexual offences")
+    assert police["current_12m"] == vso  # the figure printed beside the theme's
+    page = render_chapter(chapter)
+    total = chapter["current"]
+    assert (f"Where the {total:,} events come from (12 months; each source counts its own records, and one "
+            f"incident can reach more than one source): {total:,} = crimes recorded by the police "
+            f"{vso + weapons:,} (Violence and sexual offences {vso:,}; Possession of weapons {weapons:,}) + hospital "
+            f"admissions (assault, alcohol, drugs) {admissions:,} (assault_X85_Y09).") in page, page
+
+
+def test_the_plan_measure_says_what_it_counts(analysed, workspace, tmp_path):
+    from csp.analysis.plan_progress import events_for
+    from csp.geography import partnerships
+    from csp.reports.strategic import strategic_assessment
+    from csp.reports.tactical import tactical_assessment
+
+    leicester = next(p for p in partnerships(workspace.reference_dir, PFA) if p.code == LEICESTER)
+    with analysed.connect() as conn:
+        strategic = strategic_assessment(conn, leicester, PERIOD, workspace.reference_dir, workspace.partnership_dir)
+        tactical = tactical_assessment(conn, leicester, PERIOD, workspace.partnership_dir)
+        vso = violence_sql(conn)[("police_crimes", "Violence and sexual offences")]
+    counted = events_for("violence").description
+    assert "violence and sexual offences" in counted and "do not separate violence with injury" in counted
+    [plan] = strategic["plan"]
+    theme = next(c["current"] for c in strategic["chapters"] if c["theme"] == "violence")
+    assert plan["measure"] == PLAN_VIOLENCE and plan["events_4q"] == vso < theme  # not the whole theme
+    table = visible(str(environment().get_template("macros.html.j2").module.plan_table(strategic["plan"])))
+    assert "Measure (the plan's words) What is counted" in table
+    assert f"Violence {PLAN_VIOLENCE} {counted} " in table, table
+    [fytd] = tactical["fytd"]
+    assert fytd["counted"] == counted and fytd["events"] == vso  # the financial year is the period's 12 months
+    template = environment().loader.get_source(environment(), "tactical_assessment.html.j2")[0]
+    assert "<td>{{ p.measure }}</td><td>{{ p.counted }}</td>" in template
 
 
 # --- The county's district rates say what they count and what they leave out (error 10) -----

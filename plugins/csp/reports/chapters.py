@@ -1,6 +1,7 @@
 """One chapter per theme, shared by the strategic assessment and the problem profile: volume and
-change with their tests, the multi-year trend, seasonality, the monthly chart, the hotspot map and
-named hotspots, repeat locations, harm and the cross-agency picture the theme belongs to."""
+change with their tests, the sources the volume is made up of, the multi-year trend,
+seasonality, the monthly chart, the hotspot map and named hotspots, repeat locations, harm and
+the cross-agency picture the theme belongs to."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from csp.geography import Partnership
 from csp.legislation import PRESCRIBED_INFORMATION
-from csp.reports import charts, maps, queries
+from csp.reports import charts, counting, maps, queries
 from csp.reports.readiness import Period
 
 # Which cross-agency picture (csp.analysis.cross_agency) each theme draws on.
@@ -109,6 +110,7 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
     precision = queries.location_precision(conn, partnership.code, period)
     geography = queries.partnership_lsoas(conn, partnership.code)
     population = queries.partnership_population(conn, partnership.code)
+    by_source = queries.source_theme_counts(conn, codes, period)
     lsoas = geography["lsoa11_code"].tolist()
     names = {r.lsoa11_code: f"{r.lsoa11_name} ({r.ward_name})" for r in geography.itertuples()}
     order = priorities.set_index("theme")["rank"].to_dict() if not priorities.empty else {}
@@ -129,6 +131,7 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
             "theme": row.theme, "theme_name": row.theme_name, "rank": order.get(row.theme),
             "current": int(row.current_year), "previous": int(row.previous_year),
             "change_pct": row.change_pct, "harm": harm_words(row.harm, row.harm_events, population),
+            "make_up": counting.make_up(by_source, row.theme),
             "change_q": row.change_q, "change_significant": bool(row.change_significant is True),
             "change_direction": row.change_direction,
             "trend_years": row.trend_years, "annual_change_pct": row.annual_change_pct,
