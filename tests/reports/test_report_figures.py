@@ -297,6 +297,158 @@ def test_repeat_locations_say_when_no_two_points_are_the_same():
     assert "Of 40 events located by a point, 16 (40%) happened at 6 places with 2 or more events" in page, page
 
 
+# --- Headlines count each source apart, and every product says so alike (error 4) -----------
+
+PFA, COUNTY = "E23000021", "E10000018"  # Leicestershire police force area; Leicestershire county
+YEARS = {"Vehicle crime": (25, 37, 56), "Burglary": (75, 63, 44)}  # per quarter, in each of 3 years
+
+
+def spread(category: str, quarter: Quarter, n: int, lsoa: str | None = L1, outward: str | None = None) -> list[dict]:
+    """n events of a category over the quarter's months."""
+    months = quarter.months
+    return [{"category": category, "lsoa": lsoa, "outward": outward,
+             "date": date(months[i % 3].year, months[i % 3].month, 1 + i % 27)} for i in range(n)]
+
+
+@pytest.fixture
+def analysed(workspace, tmp_path):
+    """Three years of returns from Leicester and Blaby, analysed: in Leicester vehicle crime
+    rises each year while burglary falls as much, so acquisitive crime is flat; violence is
+    police violence and sexual offences, weapons possession and assault admissions."""
+    for k in range(-11, 1):
+        quarter, year = LAST.shift(k), (k + 11) // 4
+        crimes = [row for category, per_year in YEARS.items() for row in spread(category, quarter, per_year[year])]
+        crimes += (spread("Violence and sexual offences", quarter, 40) + spread("Possession of weapons", quarter, 3)
+                   + spread("Burglary", quarter, 20, lsoa=B1))
+        stage_events(workspace, tmp_path, "police_crimes", crimes, quarter=quarter)
+        stage_events(workspace, tmp_path, "police_incidents", spread("Anti-social behaviour", quarter, 30)
+                     + spread("Anti-social behaviour", quarter, 12, lsoa=B1), quarter=quarter)
+        stage_events(workspace, tmp_path, "hospital_admissions",
+                     spread("assault_X85_Y09", quarter, 5, lsoa=None, outward="LE1"), quarter=quarter)
+        stage_events(workspace, tmp_path, "domestic_abuse_admissions",
+                     spread("Maltreatment by spouse or partner", quarter, 2, lsoa=None, outward="LE1"),
+                     quarter=quarter)
+    engine, _ = build(workspace)
+    from csp.analysis.run import run_all
+
+    run_all(workspace, period=PERIOD)
+    yield engine
+    engine.dispose()
+
+
+def rendered_products(conn, settings, tmp_path) -> dict[str, str]:
+    """The visible text of the strategic and tactical assessments and public summaries of
+    Leicester and Blaby, and of Leicestershire's county roll-up, as the pipeline renders them."""
+    from csp.geography import partnerships
+    from csp.reports import county_context
+    from csp.reports.public_summary import public_summary, render_public_summary
+    from csp.reports.strategic import strategic_assessment
+    from csp.reports.tactical import tactical_assessment
+    from csp.templating import render
+
+    served = {p.code: p for p in partnerships(settings.reference_dir, PFA)}
+    pages = {}
+    for code in (LEICESTER, BLABY):
+        p = served[code]
+        pages[("strategic", code)] = render(
+            "strategic_assessment.html.j2",
+            strategic_assessment(conn, p, PERIOD, settings.reference_dir, settings.partnership_dir),
+            tmp_path / f"strategic_{code}.html")
+        pages[("tactical", code)] = render("tactical_assessment.html.j2",
+                                           tactical_assessment(conn, p, PERIOD, settings.partnership_dir),
+                                           tmp_path / f"tactical_{code}.html")
+        pages[("public_summary", code)] = render_public_summary(public_summary(conn, p, PERIOD),
+                                                                tmp_path / f"public_{code}.html")
+    districts = [p for p in served.values() if p.county_code == COUNTY]
+    pages[("county", COUNTY)] = render("county_rollup.html.j2",
+                                       county_context(conn, (COUNTY, "Leicestershire"), districts, PERIOD),
+                                       tmp_path / "county.html")
+    return {key: visible(re.sub(r"<svg.*?</svg>", "", path.read_text(), flags=re.S)) for key, path in pages.items()}
+
+
+def source_events_sql(conn, csp_codes: list[str]) -> dict[str, tuple[int, int]]:
+    """Per dataset: in-area events of the period's 12 months and of the 12 before."""
+    frame = pd.read_sql(sa.text(
+        "SELECT dataset, SUM(CASE WHEN month >= :s THEN events ELSE 0 END) AS now, "
+        "SUM(CASE WHEN month < :s THEN events ELSE 0 END) AS before FROM marts.monthly_counts "
+        "WHERE csp_code IN :c AND area_status = 'in_area' AND month BETWEEN :p AND :e GROUP BY dataset"
+    ).bindparams(sa.bindparam("c", expanding=True)), conn,
+        params={"c": csp_codes, "s": PERIOD.quarters[0].start, "p": PERIOD.quarters[0].shift(-4).start,
+                "e": PERIOD.last.months[-1]})
+    return {d: (int(n), int(b)) for d, n, b in frame.itertuples(index=False)}
+
+
+def test_every_products_headline_counts_each_source_apart_and_equals_the_marts(analysed, workspace, tmp_path):
+    from csp.geography import partnerships
+    from csp.reports.counting import counted
+    from csp.reports.strategic import strategic_assessment
+
+    leicester = next(p for p in partnerships(workspace.reference_dir, PFA) if p.code == LEICESTER)
+    with analysed.connect() as conn:
+        pages = rendered_products(conn, workspace, tmp_path)
+        districts = [c for (c,) in conn.execute(sa.text(
+            "SELECT DISTINCT csp_code FROM core.dim_geography WHERE county_code = :c"), {"c": COUNTY})]
+        expected = {LEICESTER: source_events_sql(conn, [LEICESTER]), BLABY: source_events_sql(conn, [BLABY]),
+                    COUNTY: source_events_sql(conn, districts)}
+        context = strategic_assessment(conn, leicester, PERIOD, workspace.reference_dir, workspace.partnership_dir)
+    assert len(expected[LEICESTER]) == 4 and len(expected[BLABY]) == 2  # four sources; Blaby has two
+    assert not {"total_current", "total_previous"} & context.keys()
+    for (kind, code), page in pages.items():
+        sources = expected[code]
+        unlike_sum = sum(now for now, _ in sources.values())
+        if kind == "public_summary":  # published through disclosure control: police crime exactly, the rest by theme
+            now, before = sources["police_crimes"]
+            assert (f"Crimes recorded by the police: {now:,} in the last twelve months, against {before:,} in the "
+                    "twelve before.") in page, (kind, code)
+            others = [counted(d) for d in sorted(sources) if d != "police_crimes"]
+            assert f"not added into one total: {'; '.join(others)}." in page, (kind, code)
+        else:
+            for dataset, (now, before) in sources.items():
+                noun = counted(dataset)
+                assert f" {noun[:1].upper()}{noun[1:]} {now:,} {before:,} " in page, (kind, code, dataset)
+        first = "Recorded by each source" if kind != "public_summary" else "Crimes recorded by the police:"
+        headline = page[page.index(first):][:1500]
+        assert not re.search(rf"\b{unlike_sum:,}\b", headline), (kind, code, unlike_sum)  # no sum of sources
+        assert "crime, disorder and harm events" not in page
+
+
+def test_the_theme_membership_sentence_is_the_same_in_every_product_and_true(analysed, workspace, tmp_path):
+    from csp.reports import queries
+    from csp.reports.counting import THEME_MEMBERSHIP
+
+    with analysed.connect() as conn:
+        pages = rendered_products(conn, workspace, tmp_path)
+        # true: one theme per category, each event counted once, so a source's themes add up to it
+        themes_per_category = conn.execute(sa.text(
+            "SELECT MAX(n) FROM (SELECT COUNT(DISTINCT theme) AS n FROM marts.monthly_counts "
+            "GROUP BY dataset, category)")).scalar()
+        counted_once = conn.execute(sa.text(
+            "SELECT (SELECT SUM(events) FROM marts.monthly_counts), (SELECT COUNT(*) FROM core.fact_event)")).one()
+        secondary = conn.execute(sa.text(
+            "SELECT COUNT(*) FROM core.category_themes WHERE NOT is_primary")).scalar()
+        by_theme = queries.theme_year_counts(conn, [LEICESTER], PERIOD)["current_year"].sum()
+        by_source = sum(now for now, _ in source_events_sql(conn, [LEICESTER]).values())
+    assert themes_per_category == 1 and counted_once[0] == counted_once[1] and by_theme == by_source
+    assert secondary > 0  # the secondary rules exist (the domestic-abuse admission), and count nowhere
+    assert len(pages) == 7
+    for key, page in pages.items():
+        assert THEME_MEMBERSHIP in page, key
+        assert "more than one theme" not in page and "under two themes" not in page, key
+
+
+def test_the_public_summary_describes_each_theme_by_its_own_rules():
+    """A police crime type named in a theme's description belongs to that theme (robbery is
+    acquisitive crime, not violence)."""
+    from csp.reports.public_summary import THEME_DESCRIPTIONS
+    from csp.themes import THEME_RULES
+
+    for dataset, pattern, theme in THEME_RULES:
+        if dataset != "police_crimes":
+            continue
+        named = [t for t, words in THEME_DESCRIPTIONS.items() if pattern.lower() in words.lower()]
+        assert set(named) <= {theme}, (pattern, theme, named)
+
+
 # --- The county's district rates say what they count and what they leave out (error 10) -----
 
 LEICESTERSHIRE, HINCKLEY = "E10000018", "E22000167"

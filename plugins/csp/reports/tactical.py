@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from csp.geography import Partnership
 from csp.legislation import PRESCRIBED_INFORMATION
 from csp.quarters import Quarter
-from csp.reports import charts, queries
+from csp.reports import charts, counting, queries
 from csp.reports.readiness import Period
 
 TASKING_FILE = "tasking_log.csv"
@@ -263,6 +263,7 @@ def tactical_assessment(conn: Connection, partnership: Partnership, period: Peri
         "years_compared": int(themes["years"].max()) if not themes.empty else 0,
         "places": places,
         "harm_unit": queries.HARM_UNIT,
+        "counted": counting.headline(conn, codes, period),
         "exceedances": signals.sort_values(["theme", "month"]).to_dict("records"),
         "fytd": financial_year_to_date(conn, partnership.code, partnership_dir, quarter),
         "tasking": tasking,
