@@ -104,6 +104,12 @@ CLASSIFICATIONS = {
     "ed_assault_attendances": "HES A&E patient group 20 (assault)",
 }
 
+# Datasets located at an institution's address, not where the event or the people it concerns
+# are: an exclusion is recorded at the school, whose pupils live across many neighbourhoods. A
+# rate per resident of the school's LSOA would show where schools are, so these events are in no
+# per-resident rate, hotspot test or map (marts.area_rates); the reports say so. dataset -> where.
+LOCATED_AT_INSTITUTION = {"school_exclusions": "the school"}
+
 MEASURE_THEMES = {
     "mental_illness_op_first_attendances": "mental_health",
     "persons_in_drug_treatment": "drugs_alcohol",

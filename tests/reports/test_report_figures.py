@@ -204,9 +204,9 @@ def chapter_context(**values) -> dict:
     return {"theme": "asb", "theme_name": "Anti-social behaviour", "rank": None, "current": 18, "previous": 0,
             "change_pct": None, "change_q": None, "change_significant": False, "change_direction": None,
             "trend_years": None, "annual_change_pct": None, "trend_q": None, "trend_significant": False,
-            "trend_direction": None, "harm": "", "make_up": [], "seasonality": None, "hotspots": [],
-            "hotspot_classes": {},
-            "repeats": None, "cross_agency": [], "chart": None, "map": None, "map_note": None, **values}
+            "trend_direction": None, "harm": "", "seasonality": None, "hotspots": [], "hotspot_classes": {},
+            "repeats": None, "cross_agency": [], "chart": None, "map": None, "map_note": None, "composition": None,
+            "place_note": None, "place_tested": True, **values}
 
 
 def render_chapter(chapter: dict) -> str:
@@ -482,11 +482,9 @@ def test_a_themes_figure_is_reconciled_to_the_sources_it_adds(analysed, workspac
     police = next(x for x in chapter["cross_agency"] if x["measure"] == "police recorded violence and sexual offences")
     assert police["current_12m"] == vso  # the figure printed beside the theme's
     page = render_chapter(chapter)
-    total = chapter["current"]
-    assert (f"Where the {total:,} events come from (12 months; each source counts its own records, and one "
-            f"incident can reach more than one source): {total:,} = crimes recorded by the police "
-            f"{vso + weapons:,} (Violence and sexual offences {vso:,}; Possession of weapons {weapons:,}) + hospital "
-            f"admissions (assault, alcohol, drugs) {admissions:,} (assault_X85_Y09).") in page, page
+    assert (f"one incident can reach more than one source): {chapter['current']:,} = crimes recorded by the police "
+            f"{vso + weapons:,} (Violence and sexual offences {vso:,}, Possession of weapons {weapons:,}) + hospital "
+            f"admissions (assault, alcohol, drugs) {admissions:,} (assault_X85_Y09 {admissions:,}).") in page, page
 
 
 def test_the_plan_measure_says_what_it_counts(analysed, workspace, tmp_path):
@@ -639,3 +637,77 @@ def test_road_dangers_priority_volume_is_its_killed_or_seriously_injured(road_da
     _, audit = priority_tables(inputs.reset_index(), {})
     band = audit[(audit["csp_code"] == BLABY) & (audit["theme"] == "road_danger") & (audit["factor"] == "volume")]
     assert band["band"].iloc[0].startswith("killed or seriously injured casualties: quintile")
+
+
+@pytest.fixture
+def exclusions_and_public_safety(workspace, tmp_path):
+    """A year of data: 30 exclusions recorded at one school's LSOA in Leicester; police crimes
+    and incidents that count under public safety; a crime a year back, so the window is complete."""
+    stage_events(workspace, tmp_path, "police_crimes", rows("Burglary", B1, date(2023, 4, 10), 1),
+                 quarter=LAST.shift(-3))
+    stage_events(workspace, tmp_path, "school_exclusions",
+                 rows("Persistent disruptive behaviour", L1, date(2024, 2, 7), 30), quarter=LAST)
+    stage_events(workspace, tmp_path, "police_crimes",
+                 rows("Public order", L1, date(2024, 1, 5), 5) + rows("Other crime", L1, date(2024, 1, 6), 1),
+                 quarter=LAST)
+    stage_events(workspace, tmp_path, "police_incidents",
+                 rows("Abandoned Call", L1, date(2024, 2, 1), 4) + rows("Alarm Calls", L1, date(2024, 2, 1), 2)
+                 + rows("Concern for Safety", L1, date(2024, 2, 1), 1) + rows("Missing Person", L1, date(2024, 2, 1), 1)
+                 + rows("RTC / Incident - Injury", L1, date(2024, 2, 1), 1), quarter=LAST)
+    engine, _ = build(workspace)
+    yield engine
+    engine.dispose()
+
+
+def test_exclusions_located_at_the_school_get_no_per_resident_rate_hotspot_or_map(exclusions_and_public_safety,
+                                                                                 workspace):
+    from csp.analysis.run import hotspot_table
+    from csp.reports import queries
+
+    end = PERIOD.last.months[-1]
+    with exclusions_and_public_safety.connect() as conn:
+        rated = pd.read_sql(sa.text("SELECT DISTINCT theme FROM marts.area_rates WHERE period_end = :e AND events > 0"),
+                            conn, params={"e": end})["theme"]
+        hot = hotspot_table(conn, pd.Timestamp(end), workspace.reference_dir)
+        sources = queries.source_theme_counts(conn, [LEICESTER], PERIOD)
+    assert set(rated) == {"acquisitive", "public_safety"}  # the exclusions are in no per-resident rate
+    assert "public_safety" in set(hot["theme"]) and "young_people" not in set(hot["theme"])
+    from csp.reports.chapters import institution_note
+
+    note = institution_note(sources[sources["theme"] == "young_people"])
+    assert note == ("Not mapped or tested for hotspots: 30 school exclusions are located at the school, not where "
+                    "the people concerned live, so a rate per resident of the school's neighbourhood would show "
+                    "where the institution is, not where the problem is.")
+    page = render_chapter(chapter_context(theme="young_people", theme_name="Young people at risk", current=30,
+                                          place_note=note, place_tested=False))
+    assert note in page and "No neighbourhood is a significant hotspot" not in page
+
+    from csp.reports.county import districts_compared
+
+    with exclusions_and_public_safety.connect() as conn:
+        county = districts_compared(conn, LEICESTERSHIRE, {BLABY: "Blaby"}, PERIOD)
+        leicester = queries.rates_left_out(conn, [LEICESTER], PERIOD)
+    assert "Young people at risk" not in {r["theme_name"] for r in county["rates"]}  # none in Blaby
+    assert leicester[leicester["theme"] == "young_people"][["source", "located", "n"]].to_dict("records") == [
+        {"source": "school_exclusions", "located": "institution", "n": 30}]
+
+
+def test_the_public_safety_chapter_shows_what_it_counts_by_source_and_category(exclusions_and_public_safety):
+    from csp.reports import queries
+    from csp.reports.chapters import composition_words
+
+    with exclusions_and_public_safety.connect() as conn:
+        sources = queries.source_theme_counts(conn, [LEICESTER], PERIOD)
+        by_sql = dict(conn.execute(sa.text(
+            "SELECT dataset, SUM(events) FROM marts.monthly_counts WHERE theme = 'public_safety' AND csp_code = :c "
+            "AND area_status = 'in_area' AND month BETWEEN :s AND :e GROUP BY dataset"),
+            {"c": LEICESTER, "s": PERIOD.quarters[0].start, "e": PERIOD.last.months[-1]}).all())
+    assert by_sql == {"police_incidents": 9, "police_crimes": 6}
+    composition = composition_words(sources[sources["theme"] == "public_safety"])
+    assert composition == ("incidents recorded by the police (ASB, public safety and welfare, transport) 9 "
+                           "(Abandoned Call 4, Alarm Calls 2, Concern for Safety 1, 2 more categories 2) + crimes "
+                           "recorded by the police 6 (Public order 5, Other crime 1)")
+    page = render_chapter(chapter_context(theme="public_safety", theme_name="Public safety and welfare", current=15,
+                                          composition=composition))
+    assert (f"What it counts (12 months, by source and category, largest first; each source counts its own records, "
+            f"and one incident can reach more than one source): 15 = {composition}.") in page

@@ -24,7 +24,6 @@ THEME_MEMBERSHIP = (
     "an assault admission (under violence), and an assault can be a crime recorded by the police, an ambulance "
     "call-out and a hospital admission. So a theme's figure counts records, not separate incidents, and no "
     "headline adds one source to another.")
-THEME_PARTS = 4  # categories of a source named in a theme's make-up; beyond, the smallest are summed
 
 
 def counted(dataset: str) -> str:
@@ -46,24 +45,3 @@ def headline_of(counts: pd.DataFrame, period: Period) -> dict:
                 "previous": int(r.previous_year), "change_pct": r.change_pct} for r in totals.itertuples()]
     return {"sources": sources, "membership": THEME_MEMBERSHIP, "period_end": queries.period_bounds(period)["end"]}
 
-
-def make_up(counts: pd.DataFrame, theme: str, parts: int = THEME_PARTS) -> list[dict]:
-    """Where a theme's figure comes from: each source's own records of the theme (what it counts),
-    largest first, each with its categories (at most ``parts``, the rest as one "other types"
-    row). The rows add up to the theme's figure: its reconciliation."""
-    own = counts[counts["theme"] == theme]
-    rows = []
-    by_source = own.groupby("dataset")[["current_year", "previous_year"]].sum()
-    for dataset in by_source.sort_values(["current_year", "previous_year"], ascending=False).index:
-        types = own[own["dataset"] == dataset].sort_values(["current_year", "category"], ascending=[False, True])
-        cut = len(types) if len(types) <= parts else parts - 1
-        shown, rest = types.iloc[:cut], types.iloc[cut:]
-        out = [{"category": r.category, "current": int(r.current_year), "previous": int(r.previous_year)}
-               for r in shown.itertuples()]
-        if not rest.empty:
-            out.append({"category": f"{len(rest)} other types", "current": int(rest["current_year"].sum()),
-                        "previous": int(rest["previous_year"].sum())})
-        total = by_source.loc[dataset]
-        rows.append({"dataset": dataset, "counted": counted(dataset), "current": int(total["current_year"]),
-                     "previous": int(total["previous_year"]), "types": out})
-    return rows
