@@ -71,7 +71,7 @@ def test_comparison_with_last_year():
     drugs = cmp.loc["drugs"]
     assert drugs.status == "drop_out"
     assert drugs.reason == (f"dropped: score {s.loc['drugs', 'total']:.2f} below cut-off 3.0; "
-                            "trend fall (not significant)")
+                            "trend no clear change (lower, not significant)")
     assert cmp.loc["road_danger", "reason"] == "dropped: no longer assessed"
 
 

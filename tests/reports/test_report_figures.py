@@ -104,7 +104,8 @@ def test_the_highest_rate_named_is_the_highest_rate_among_the_hot_neighbourhoods
                            "current_year": [100], "previous_year": [90], "change_pct": [11.1]})
     exceed = pd.DataFrame({"month": pd.to_datetime([]), "beyond_3sigma": [], "theme": [], "events": [],
                            "expected": []})
-    found = key_findings(themes, empty_tests, pd.DataFrame(columns=["theme", "category"]), hot, exceed, PERIOD)
+    categories = pd.DataFrame(columns=["theme", "category", "significant", "q_value"])
+    found = key_findings(themes, empty_tests, categories, hot, exceed, PERIOD)
     sentence = next(f for f in found if "hotspots" in f)
     highest = hot[hot["hot"]].loc[hot[hot["hot"]]["per_1000_residents"].idxmax()]
     assert highest["per_1000_residents"] == 147.0
@@ -206,7 +207,7 @@ def chapter_context(**values) -> dict:
             "trend_years": None, "annual_change_pct": None, "trend_q": None, "trend_significant": False,
             "trend_direction": None, "harm": "", "seasonality": None, "hotspots": [], "hotspot_classes": {},
             "repeats": None, "cross_agency": [], "chart": None, "map": None, "map_note": None, "composition": None,
-            "place_note": None, "place_tested": True, **values}
+            "categories": None, "place_note": None, "place_tested": True, **values}
 
 
 def render_chapter(chapter: dict) -> str:
@@ -711,3 +712,38 @@ def test_the_public_safety_chapter_shows_what_it_counts_by_source_and_category(e
                                           composition=composition))
     assert (f"What it counts (12 months, by source and category, largest first; each source counts its own records, "
             f"and one incident can reach more than one source): 15 = {composition}.") in page
+
+
+# --- A category's signal is in its theme's chapter, as on page 1 (error 6) --------------------
+
+
+def test_a_category_rise_inside_a_flat_theme_is_in_its_chapter_with_its_trend_as_on_page_1(
+        analysed, workspace, tmp_path):
+    from csp.geography import partnerships
+    from csp.reports.strategic import strategic_assessment
+
+    leicester = next(p for p in partnerships(workspace.reference_dir, PFA) if p.code == LEICESTER)
+    with analysed.connect() as conn:
+        context = strategic_assessment(conn, leicester, PERIOD, workspace.reference_dir, workspace.partnership_dir)
+        page = rendered_products(conn, workspace, tmp_path)[("strategic", LEICESTER)]
+        years = dict(conn.execute(sa.text(
+            "SELECT CASE WHEN month >= :y3 THEN 3 WHEN month >= :y2 THEN 2 ELSE 1 END, SUM(events) "
+            "FROM marts.monthly_counts WHERE csp_code = :c AND category = 'Vehicle crime' AND area_status = 'in_area' "
+            "GROUP BY 1"), {"c": LEICESTER, "y3": PERIOD.quarters[0].start, "y2": PERIOD.quarters[0].shift(-4).start}
+        ).all())
+    assert [years[1], years[2], years[3]] == [per_quarter * 4 for per_quarter in YEARS["Vehicle crime"]]
+    first, before, now = years[1], years[2], years[3]
+    rise = (f"from {before:,} to {now:,} in the last 12 months ({100 * (now - before) / before:+.0f}%, q < 0.001), a "
+            f"statistically significant change; over 3 years ({first}, {before}, {now}) it has risen by about ")
+    finding = next(f for f in context["key_findings"] if f.startswith("Vehicle crime"))
+    assert finding.startswith(f"Vehicle crime (Acquisitive crime) rose {rise}"), finding
+    chapter = next(c for c in context["chapters"] if c["theme"] == "acquisitive")
+    assert not chapter["change_significant"]  # the theme is flat: burglary fell as vehicle crime rose
+    sentences = chapter["categories"]["sentences"]
+    assert sentences[0] == finding.replace(" (Acquisitive crime)", "")  # the same words, figures and tests
+    assert any(s.startswith("Burglary fell from") for s in sentences)
+    text = page.split("Acquisitive crime as a whole shows no clear change, but within it:", 1)
+    assert len(text) == 2 and text[1].lstrip().startswith(f"Vehicle crime rose {rise}"), page
+    theme_lead = text[0].rsplit("Acquisitive crime", 1)[1]
+    assert "No clear change: the difference is within what chance alone would give" in theme_lead
+    assert " no change" not in page.lower().replace("no clear change", "")

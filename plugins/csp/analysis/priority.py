@@ -43,8 +43,9 @@ FACTORS = ["volume", "trend", "harm", "concern", "capacity"]
 DEFAULT_CONFIG = PROJECT_DIR / "config" / "priority_weights.toml"
 INPUT_COLUMNS = ["theme", "volume", "harm", "trend_change", "trend_significant",
                  "concern_share", "capacity"]
-TREND_LABELS = {5: "significant rise", 4: "rise (not significant)", 3: "no change",
-                2: "fall (not significant)", 1: "significant fall"}
+# A change that is not significant reads "no clear change" (its direction only in brackets), never "no change".
+TREND_LABELS = {5: "significant rise", 4: "no clear change (higher, not significant)", 3: "no clear change",
+                2: "no clear change (lower, not significant)", 1: "significant fall"}
 NO_TREND = "no year-earlier comparison"
 MISSING_BANDS = {"volume": "no count", "harm": "no Crime Severity Score weight (not police-recorded crime)",
                  "trend": NO_TREND, "concern": "not asked in the consultation", "capacity": "not rated"}

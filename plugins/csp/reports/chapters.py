@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from csp.geography import Partnership
 from csp.legislation import PRESCRIBED_INFORMATION
-from csp.reports import charts, counting, maps, queries
+from csp.reports import charts, counting, findings, maps, queries
 from csp.reports.readiness import Period
 from csp.themes import LOCATED_AT_INSTITUTION
 
@@ -82,6 +82,20 @@ def composition_words(sources: pd.DataFrame) -> str | None:
     return " + ".join(parts) or None
 
 
+def category_signals(tests: pd.DataFrame, theme_significant: bool, theme_name: str) -> dict | None:
+    """The theme's categories with a significant 12-month change or multi-year trend, each in
+    page 1's words (findings.category_words), and a lead that says both where the theme as a
+    whole shows no clear change: a flat theme can hide a rise in one category and a fall in another."""
+    signal = tests["significant"].map(queries.is_true) | tests["trend_significant"].map(queries.is_true)
+    own = tests[signal.astype(bool)]
+    if own.empty:
+        return None
+    own = own.sort_values(["q_value", "trend_q", "category"], na_position="last")
+    lead = ("Within the theme:" if theme_significant else
+            f"{theme_name} as a whole shows no clear change, but within it:")
+    return {"lead": lead, "sentences": [findings.category_words(r) for r in own.itertuples()]}
+
+
 def institution_note(sources: pd.DataFrame) -> str | None:
     """Why events located at an institution (an exclusion, at the school) are not mapped or
     tested for hotspots (csp.themes.LOCATED_AT_INSTITUTION, marts.area_rates)."""
@@ -147,6 +161,7 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
     repeats = queries.repeat_locations(conn, codes)
     precision = queries.location_precision(conn, partnership.code, period)
     sources = queries.source_theme_counts(conn, codes, period)
+    categories = queries.category_tests(conn, codes)
     geography = queries.partnership_lsoas(conn, partnership.code)
     population = queries.partnership_population(conn, partnership.code)
     lsoas = geography["lsoa11_code"].tolist()
@@ -191,6 +206,8 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
             "map": None,
             "map_note": None,
             "composition": composition_words(own_sources),
+            "categories": category_signals(categories[categories["theme"] == row.theme],
+                                           queries.is_true(row.change_significant), row.theme_name),
             "place_note": institution_note(own_sources), "place_tested": bool(rated),
         }
         if rated and (position < MAPPED_THEMES or only is not None):

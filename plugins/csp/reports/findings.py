@@ -19,6 +19,32 @@ def _change_words(current: int, previous: int, pct) -> str:
     return f"{abs(pct):.0f}% ({shown})"
 
 
+def q_is(value) -> str:
+    """'q = 0.002', 'q < 0.001'."""
+    words = queries.q_words(value)
+    return f"q {words}" if words.startswith("<") else f"q = {words}"
+
+
+def category_words(row, theme: bool = False) -> str:
+    """A category's tests in one sentence, the same on page 1 (``theme``: the theme named after
+    the category) and in its theme's chapter: the 12-month change, a rise or fall only where
+    significant ("no clear change" otherwise), and the multi-year trend where it is significant."""
+    name = f"{row.category} ({queries.theme_name(row.theme)})" if theme else row.category
+    change = f"{int(row.previous):,} to {int(row.current):,}"
+    if queries.is_true(row.significant):
+        pct = "" if pd.isna(row.pct_change) else f"{row.pct_change:+.0f}%, "
+        said = (f"{name} {'rose' if row.direction == 'increase' else 'fell'} from {change} in the last 12 months "
+                f"({pct}{q_is(row.q_value)}), a statistically significant change")
+    else:
+        said = f"{name}: no clear change in the last 12 months ({change}, {q_is(row.q_value)})"
+    if queries.is_true(row.trend_significant):
+        totals = str(row.year_totals).replace(" / ", ", ")
+        moved = "risen" if row.trend_direction == "rising" else "fallen"
+        said += (f"; over {int(row.trend_years)} years ({totals}) it has {moved} by about "
+                 f"{abs(row.annual_change_pct):.0f}% a year ({q_is(row.trend_q)})")
+    return said + "."
+
+
 def key_findings(themes: pd.DataFrame, tests: pd.DataFrame, categories: pd.DataFrame,
                  hotspots: pd.DataFrame, exceedances: pd.DataFrame, period: Period) -> list[str]:
     out: list[str] = []
@@ -28,10 +54,8 @@ def key_findings(themes: pd.DataFrame, tests: pd.DataFrame, categories: pd.DataF
         verb = "rose" if row.change_direction == "increase" else "fell"
         out.append(f"{row.theme_name} {verb} by {_change_words(row.current_year, row.previous_year, row.change_pct)} "
                    f"in the last 12 months, a statistically significant change (q = {row.change_q:.3f}).")
-    for row in categories.itertuples():
-        verb = "rose" if row.direction == "increase" else "fell"
-        out.append(f"{row.category} ({queries.theme_name(row.theme)}) {verb} from {int(row.previous):,} "
-                   f"to {int(row.current):,} (q = {row.q_value:.3f}).")
+    for row in queries.category_findings(categories).itertuples():
+        out.append(category_words(row, theme=True))
     rising = merged[merged["trend_significant"].fillna(False).astype(bool) & (merged["trend_direction"] == "rising")]
     for row in rising.itertuples():
         out.append(f"{row.theme_name} has risen year on year over {int(row.trend_years)} years "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -114,14 +115,32 @@ def theme_tests(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
     return change.merge(trend, on=["csp_code", "theme"], how="outer")
 
 
-def category_findings(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
-    """Crime types whose rolling-12-month change is significant after FDR control."""
-    return read(conn, """
-        SELECT csp_code, theme, category, current, previous, pct_change, q_value, direction
+def category_tests(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
+    """Per crime or incident category: the rolling-12-month change test and the multi-year trend
+    test (``year_totals`` oldest first), what page 1 and the theme's chapter both state."""
+    change = read(conn, """
+        SELECT csp_code, theme, category, current, previous, pct_change, q_value, significant, direction
         FROM analysis.change
-        WHERE level = 'category' AND comparison = 'rolling_12m' AND significant AND csp_code IN :codes
-        ORDER BY q_value, category
+        WHERE level = 'category' AND comparison = 'rolling_12m' AND csp_code IN :codes
     """, codes=list(csp_codes))
+    trend = read(conn, """
+        SELECT csp_code, theme, category, years AS trend_years, year_totals, annual_change_pct,
+               q_value AS trend_q, significant AS trend_significant, direction AS trend_direction
+        FROM analysis.trend WHERE level = 'category' AND csp_code IN :codes
+    """, codes=list(csp_codes))
+    return change.merge(trend, on=["csp_code", "theme", "category"], how="outer")
+
+
+def category_findings(tests: pd.DataFrame) -> pd.DataFrame:
+    """The categories whose rolling-12-month change is significant after FDR control."""
+    significant = tests["significant"].map(is_true).astype(bool)
+    return tests[significant].sort_values(["q_value", "category"]).reset_index(drop=True)
+
+
+def is_true(value) -> bool:
+    """A test's ``significant`` flag: True only where it was tested and is significant (null
+    from an outer merge or an untested row is not)."""
+    return bool(value) if isinstance(value, (bool, np.bool_)) else value == 1
 
 
 def monthly_theme_series(conn: Connection, csp_codes: list[str], theme: str | None = None) -> pd.DataFrame:

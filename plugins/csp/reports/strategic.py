@@ -48,7 +48,7 @@ def strategic_assessment(conn: Connection, partnership: Partnership, period: Per
         "priority_weights": config["weights"],
         "priority_cutoff": config["cutoff"],
         "audit": queries.priority_audit(conn, codes).to_dict("records"),
-        "key_findings": findings.key_findings(themes, tests, queries.category_findings(conn, codes),
+        "key_findings": findings.key_findings(themes, tests, queries.category_tests(conn, codes),
                                               hotspots, exceedances, period),
         "chapters": chapters,
         "plan": latest_plan_status(plan),
