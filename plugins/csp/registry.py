@@ -137,6 +137,9 @@ class Dataset:
     # otherwise they are alternatives and a return must use one (both would double count)
     formats_combine: bool = False
     notes: str = ""
+    # what one record is, in the plural ("crimes recorded by the police"): how the reports name
+    # a source's figure, which is never added to another source's (csp.reports.counting)
+    counted: str = ""
 
     @property
     def mandated(self) -> bool:
@@ -280,6 +283,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             id="police_incidents", number=1, authority="police",
             title="ASB, transport and public safety / welfare incidents (National Incident Category List)",
+            counted="incidents recorded by the police (ASB, public safety and welfare, transport)",
             kind="record", mandated_fields={**_WHEN_WHERE, "category": ("category", "category_code")},
             extra_columns={"nsir_qualifier": STRING}, source_formats=("force_incidents", "police_uk_street"),
             themes=("asb", "public_safety"), unique_key=("record_key",),
@@ -287,6 +291,7 @@ DATASETS: dict[str, Dataset] = {
         ),
         Dataset(
             id="police_crimes", number=2, authority="police", title="Crimes (Notifiable Offences list)",
+            counted="crimes recorded by the police",
             kind="record", mandated_fields={**_WHEN_WHERE, "sub-category": ("category", "category_code")},
             extra_columns={"offence_group": STRING}, source_formats=("force_crimes", "police_uk_street"),
             themes=("violence", "domestic_abuse", "acquisitive", "criminal_damage_arson",
@@ -297,6 +302,8 @@ DATASETS: dict[str, Dataset] = {
             id="fire_incidents", number=3, authority="fire",
             title="Deliberate primary / secondary / vehicle fires; violence against employees; "
             "dwelling fires with no smoke alarm",
+            counted="fire and rescue incidents (deliberate fires, violence against staff, dwelling fires "
+            "with no smoke alarm)",
             kind="record", mandated_fields={**_WHEN_WHERE, "which kind": ("category",)},
             extra_columns={}, source_formats=("lfb_incidents", "fire_other_incidents"),
             themes=("criminal_damage_arson", "violence", "public_safety"), unique_key=("record_key",),
@@ -304,6 +311,7 @@ DATASETS: dict[str, Dataset] = {
         ),
         Dataset(
             id="fire_false_alarms", number=4, authority="fire", title="Malicious false alarms",
+            counted="malicious false alarms",
             kind="record",
             mandated_fields={"time": ("event_time",), "date of call": ("event_date",),
                              "purported location": ("lsoa_code",)},
@@ -312,6 +320,7 @@ DATASETS: dict[str, Dataset] = {
         ),
         Dataset(
             id="road_collisions", number=5, authority="local_authority", title="Road traffic collisions",
+            counted="road traffic collisions",
             kind="record",
             mandated_fields={**_WHEN_WHERE,
                              "adults killed": ("killed_adults",), "children killed": ("killed_children",),
@@ -329,6 +338,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             id="school_exclusions", number=6, authority="local_authority",
             title="Fixed-term and permanent school exclusions",
+            counted="school exclusions (fixed-term and permanent)",
             kind="record",
             mandated_fields={"pupil age": ("pupil_age",), "gender": ("pupil_gender",),
                              "school name": ("school_name",), "school address": ("school_address",),
@@ -339,6 +349,7 @@ DATASETS: dict[str, Dataset] = {
         ),
         Dataset(
             id="racial_incidents", number=7, authority="local_authority", title="Racial incidents",
+            counted="racial incidents reported to the council",
             kind="record", mandated_fields=dict(_WHEN_WHERE), extra_columns={"location_description": STRING},
             source_formats=("racial_incidents",), themes=("hate",), unique_key=("record_key",),
             free_text=("location_description",),
@@ -346,6 +357,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             id="council_asb", number=8, authority="local_authority",
             title="ASB incidents identified by or reported to the authority",
+            counted="ASB incidents reported to or identified by the council",
             kind="record", mandated_fields={**_WHEN_WHERE, "category": ("category", "nsir_qualifier")},
             extra_columns={"nsir_qualifier": STRING}, source_formats=("council_asb",), themes=("asb",),
             unique_key=("record_key",),
@@ -353,6 +365,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             id="hospital_admissions", number=9, authority="health",
             title="Hospital admissions: assault X85-Y09, F10-F19, T51, Y90, Y91",
+            counted="hospital admissions (assault, alcohol, drugs)",
             kind="record",
             mandated_fields={"admission date": ("event_date",), "sub-category": ("category", "category_code"),
                              "OUTWARD postcode only": ("outward_postcode",)},
@@ -362,6 +375,7 @@ DATASETS: dict[str, Dataset] = {
         ),
         Dataset(
             id="domestic_abuse_admissions", number=10, authority="health", title="Admissions for domestic abuse",
+            counted="hospital admissions for domestic abuse",
             kind="record",
             mandated_fields={"admission date": ("event_date",), "outward postcode": ("outward_postcode",)},
             extra_columns={}, source_formats=("hes_apc",), themes=("domestic_abuse",), unique_key=("record_key",),
@@ -378,6 +392,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             id="ambulance_callouts", number=12, authority="health",
             title="Ambulance call-outs to crime and disorder incidents",
+            counted="ambulance call-outs to crime and disorder incidents",
             kind="record", mandated_fields={**_WHEN_WHERE, "category": ("category",)}, extra_columns={},
             source_formats=("ambulance_callouts",), themes=("violence", "drugs_alcohol", "public_safety"),
             unique_key=("record_key",),
@@ -386,6 +401,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             id="ed_assault_attendances", number=None, authority="health",
             title="Emergency department assault attendances (Cardiff model, ISB 1594)",
+            counted="emergency department assault attendances",
             kind="record",
             mandated_fields={"arrival date": ("event_date",), "arrival time": ("event_time",),
                              "outward postcode": ("outward_postcode",)},

@@ -24,7 +24,11 @@ THEME_RULES: list[tuple[str, str, str]] = [
     # police incidents: police.uk ASB rows and NSIR categories (dataset 1)
     ("police_incidents", "Anti-social behaviour", "asb"),
     ("police_incidents", "Domestic Incident", "domestic_abuse"),
-    ("police_incidents", "RTC%", "road_danger"),
+    # An injury (or fatal) collision is STATS19's record (road_collisions): the police incident
+    # of the same collision is counted under public safety, so road danger counts it once.
+    ("police_incidents", "RTC / Incident - Injury", "public_safety"),
+    ("police_incidents", "RTC / Incident - Death", "public_safety"),
+    ("police_incidents", "RTC%", "road_danger"),  # damage only: no injury, so not in STATS19
     ("police_incidents", "Highway Disruption", "road_danger"),
     ("police_incidents", "Road Related Offence", "road_danger"),
     ("police_incidents", "Rail / Air / Marine Incident", "public_safety"),
@@ -70,6 +74,8 @@ THEME_RULES: list[tuple[str, str, str]] = [
 SECONDARY_THEME_RULES: list[tuple[str, str, str]] = [
     ("domestic_abuse_admissions", "%", "violence"),
     ("police_incidents", "Domestic Incident", "public_safety"),
+    ("police_incidents", "RTC / Incident - Injury", "road_danger"),
+    ("police_incidents", "RTC / Incident - Death", "road_danger"),
     ("racial_incidents", "Physical assault", "violence"),
     ("racial_incidents", "Damage to property", "criminal_damage_arson"),
     ("racial_incidents", "Graffiti", "criminal_damage_arson"),
@@ -97,6 +103,12 @@ CLASSIFICATIONS = {
     "ambulance_callouts": "ambulance call category",
     "ed_assault_attendances": "HES A&E patient group 20 (assault)",
 }
+
+# Datasets located at an institution's address, not where the event or the people it concerns
+# are: an exclusion is recorded at the school, whose pupils live across many neighbourhoods. A
+# rate per resident of the school's LSOA would show where schools are, so these events are in no
+# per-resident rate, hotspot test or map (marts.area_rates); the reports say so. dataset -> where.
+LOCATED_AT_INSTITUTION = {"school_exclusions": "the school"}
 
 MEASURE_THEMES = {
     "mental_illness_op_first_attendances": "mental_health",

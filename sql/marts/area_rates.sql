@@ -1,7 +1,9 @@
 -- Events per 1,000 residents (ONS mid-2020 population) over the 12 months ending each
 -- quarter, by LSOA, ward, CSP and county (two-tier areas) and theme, zeros included (rates and hotspot statistics need
 -- the areas where nothing happened). Only events located at LSOA precision or finer count:
--- health events, located by outward code, are never turned into LSOA rates.
+-- health events, located by outward code, are never turned into LSOA rates. Nor are events
+-- located at an institution (reference.located_at_institution: an exclusion at the school), whose
+-- rate per resident of the institution's LSOA would show where the institutions are.
 WITH quarter_ends AS (SELECT * FROM core.quarter_windows),
 lsoa_events AS (
     SELECT q.period_end, m.lsoa11_code, m.theme, CAST(SUM(m.events) AS BIGINT) AS events
@@ -9,6 +11,7 @@ lsoa_events AS (
     JOIN marts.monthly_counts m
       ON m.month > q.period_end - INTERVAL '12 months' AND m.month <= q.period_end
     WHERE m.area_status = 'in_area' AND m.lsoa11_code IS NOT NULL
+      AND m.dataset NOT IN (SELECT dataset FROM reference.located_at_institution)
     GROUP BY q.period_end, m.lsoa11_code, m.theme
 ),
 grid AS (

@@ -131,7 +131,8 @@ def test_priority_tables_from_warehouse_frames():
     consultation = pd.DataFrame({"csp_code": ["A", "A"], "theme": ["acquisitive", "asb"],
                                  "share_concerned": ["0.40", "0.08"]})
     capacity = pd.DataFrame({"csp_code": ["A"], "theme": ["violence"], "capacity_rating": ["1"]})
-    inputs = priority_inputs(monthly, change_table, harm_table, consultation, capacity, ref)
+    no_collisions = pd.DataFrame({"csp_code": [], "month": pd.to_datetime([]), "events": []})
+    inputs = priority_inputs(monthly, change_table, harm_table, consultation, capacity, ref, no_collisions)
     a = inputs[inputs["csp_code"] == "A"].set_index("theme")
     assert sorted(inputs["theme"].unique()) == ["acquisitive", "asb", "violence"]  # every theme, every CSP
     assert a["volume"].to_dict() == {"acquisitive": 50, "asb": 80, "violence": 20}

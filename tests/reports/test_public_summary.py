@@ -91,7 +91,7 @@ def test_under_the_hes_rule_figures_are_rounded_and_small_counts_hidden(warehous
     # Leicester: 23 burglaries -> 25; 54 violence (52 + 2) -> 55.
     assert quarters.text("Acquisitive crime", TOTAL) == "25"
     assert quarters.text("Violence", "Jan to Mar 2024") == "55"
-    assert not quarters.col_total  # a partner's record may count under two themes: no sum of themes
+    assert not quarters.col_total  # the other partners hold several kinds of record: no sum of sources
     assert leicester["tables"]["default.previous"].text("Acquisitive crime", "12 months before") == "30"
     assert "default.wards" not in leicester["tables"]
     # Blaby: 40 burglaries and 3 robberies (43, shown 45); 5 burglaries the year before, hidden.

@@ -205,7 +205,8 @@ def chapter_context(**values) -> dict:
             "change_pct": None, "change_q": None, "change_significant": False, "change_direction": None,
             "trend_years": None, "annual_change_pct": None, "trend_q": None, "trend_significant": False,
             "trend_direction": None, "harm": "", "seasonality": None, "hotspots": [], "hotspot_classes": {},
-            "repeats": None, "cross_agency": [], "chart": None, "map": None, "map_note": None, **values}
+            "repeats": None, "cross_agency": [], "chart": None, "map": None, "map_note": None, "composition": None,
+            "place_note": None, "place_tested": True, **values}
 
 
 def render_chapter(chapter: dict) -> str:
@@ -296,6 +297,221 @@ def test_repeat_locations_say_when_no_two_points_are_the_same():
     assert "Of 40 events located by a point, 16 (40%) happened at 6 places with 2 or more events" in page, page
 
 
+# --- Headlines count each source apart, and every product says so alike (error 4) -----------
+
+PFA, COUNTY = "E23000021", "E10000018"  # Leicestershire police force area; Leicestershire county
+YEARS = {"Vehicle crime": (25, 37, 56), "Burglary": (75, 63, 44)}  # per quarter, in each of 3 years
+PLAN_VIOLENCE = "police recorded violence with injury"  # what the demo's plan says; police.uk cannot split it
+
+
+def spread(category: str, quarter: Quarter, n: int, lsoa: str | None = L1, outward: str | None = None) -> list[dict]:
+    """n events of a category over the quarter's months."""
+    months = quarter.months
+    return [{"category": category, "lsoa": lsoa, "outward": outward,
+             "date": date(months[i % 3].year, months[i % 3].month, 1 + i % 27)} for i in range(n)]
+
+
+@pytest.fixture
+def analysed(workspace, tmp_path):
+    """Three years of returns from Leicester and Blaby, analysed: in Leicester vehicle crime
+    rises each year while burglary falls as much, so acquisitive crime is flat; violence is
+    police violence and sexual offences, weapons possession and assault admissions, and the
+    plan targets "violence with injury"."""
+    for k in range(-11, 1):
+        quarter, year = LAST.shift(k), (k + 11) // 4
+        crimes = [row for category, per_year in YEARS.items() for row in spread(category, quarter, per_year[year])]
+        crimes += (spread("Violence and sexual offences", quarter, 40) + spread("Possession of weapons", quarter, 3)
+                   + spread("Burglary", quarter, 20, lsoa=B1))
+        stage_events(workspace, tmp_path, "police_crimes", crimes, quarter=quarter)
+        stage_events(workspace, tmp_path, "police_incidents", spread("Anti-social behaviour", quarter, 30)
+                     + spread("Anti-social behaviour", quarter, 12, lsoa=B1), quarter=quarter)
+        stage_events(workspace, tmp_path, "hospital_admissions",
+                     spread("assault_X85_Y09", quarter, 5, lsoa=None, outward="LE1"), quarter=quarter)
+        stage_events(workspace, tmp_path, "domestic_abuse_admissions",
+                     spread("Maltreatment by spouse or partner", quarter, 2, lsoa=None, outward="LE1"),
+                     quarter=quarter)
+    workspace.partnership_dir.mkdir(parents=True, exist_ok=True)
+    (workspace.partnership_dir / "plan.csv").write_text(
+        "csp_code,priority_theme,measure,baseline_period,target_change_pct\n"
+        f"{LEICESTER},violence,{PLAN_VIOLENCE},2022Q2-2023Q1,-5\n")
+    engine, _ = build(workspace)
+    from csp.analysis.run import run_all
+
+    run_all(workspace, period=PERIOD)
+    yield engine
+    engine.dispose()
+
+
+def rendered_products(conn, settings, tmp_path) -> dict[str, str]:
+    """The visible text of the strategic and tactical assessments and public summaries of
+    Leicester and Blaby, and of Leicestershire's county roll-up, as the pipeline renders them."""
+    from csp.geography import partnerships
+    from csp.reports import county_context
+    from csp.reports.public_summary import public_summary, render_public_summary
+    from csp.reports.strategic import strategic_assessment
+    from csp.reports.tactical import tactical_assessment
+    from csp.templating import render
+
+    served = {p.code: p for p in partnerships(settings.reference_dir, PFA)}
+    pages = {}
+    for code in (LEICESTER, BLABY):
+        p = served[code]
+        pages[("strategic", code)] = render(
+            "strategic_assessment.html.j2",
+            strategic_assessment(conn, p, PERIOD, settings.reference_dir, settings.partnership_dir),
+            tmp_path / f"strategic_{code}.html")
+        pages[("tactical", code)] = render("tactical_assessment.html.j2",
+                                           tactical_assessment(conn, p, PERIOD, settings.partnership_dir),
+                                           tmp_path / f"tactical_{code}.html")
+        pages[("public_summary", code)] = render_public_summary(public_summary(conn, p, PERIOD),
+                                                                tmp_path / f"public_{code}.html")
+    districts = [p for p in served.values() if p.county_code == COUNTY]
+    pages[("county", COUNTY)] = render("county_rollup.html.j2",
+                                       county_context(conn, (COUNTY, "Leicestershire"), districts, PERIOD),
+                                       tmp_path / "county.html")
+    return {key: visible(re.sub(r"<svg.*?</svg>", "", path.read_text(), flags=re.S)) for key, path in pages.items()}
+
+
+def source_events_sql(conn, csp_codes: list[str]) -> dict[str, tuple[int, int]]:
+    """Per dataset: in-area events of the period's 12 months and of the 12 before."""
+    frame = pd.read_sql(sa.text(
+        "SELECT dataset, SUM(CASE WHEN month >= :s THEN events ELSE 0 END) AS now, "
+        "SUM(CASE WHEN month < :s THEN events ELSE 0 END) AS before FROM marts.monthly_counts "
+        "WHERE csp_code IN :c AND area_status = 'in_area' AND month BETWEEN :p AND :e GROUP BY dataset"
+    ).bindparams(sa.bindparam("c", expanding=True)), conn,
+        params={"c": csp_codes, "s": PERIOD.quarters[0].start, "p": PERIOD.quarters[0].shift(-4).start,
+                "e": PERIOD.last.months[-1]})
+    return {d: (int(n), int(b)) for d, n, b in frame.itertuples(index=False)}
+
+
+def test_every_products_headline_counts_each_source_apart_and_equals_the_marts(analysed, workspace, tmp_path):
+    from csp.geography import partnerships
+    from csp.reports.counting import counted
+    from csp.reports.strategic import strategic_assessment
+
+    leicester = next(p for p in partnerships(workspace.reference_dir, PFA) if p.code == LEICESTER)
+    with analysed.connect() as conn:
+        pages = rendered_products(conn, workspace, tmp_path)
+        districts = [c for (c,) in conn.execute(sa.text(
+            "SELECT DISTINCT csp_code FROM core.dim_geography WHERE county_code = :c"), {"c": COUNTY})]
+        expected = {LEICESTER: source_events_sql(conn, [LEICESTER]), BLABY: source_events_sql(conn, [BLABY]),
+                    COUNTY: source_events_sql(conn, districts)}
+        context = strategic_assessment(conn, leicester, PERIOD, workspace.reference_dir, workspace.partnership_dir)
+    assert len(expected[LEICESTER]) == 4 and len(expected[BLABY]) == 2  # four sources; Blaby has two
+    assert not {"total_current", "total_previous"} & context.keys()
+    for (kind, code), page in pages.items():
+        sources = expected[code]
+        unlike_sum = sum(now for now, _ in sources.values())
+        if kind == "public_summary":  # published through disclosure control: police crime exactly, the rest by theme
+            now, before = sources["police_crimes"]
+            assert (f"Crimes recorded by the police: {now:,} in the last twelve months, against {before:,} in the "
+                    "twelve before.") in page, (kind, code)
+            others = [counted(d) for d in sorted(sources) if d != "police_crimes"]
+            assert f"not added into one total: {'; '.join(others)}." in page, (kind, code)
+        else:
+            for dataset, (now, before) in sources.items():
+                noun = counted(dataset)
+                assert f" {noun[:1].upper()}{noun[1:]} {now:,} {before:,} " in page, (kind, code, dataset)
+        first = "Recorded by each source" if kind != "public_summary" else "Crimes recorded by the police:"
+        headline = page[page.index(first):][:1500]
+        assert not re.search(rf"\b{unlike_sum:,}\b", headline), (kind, code, unlike_sum)  # no sum of sources
+        assert "crime, disorder and harm events" not in page
+
+
+def test_the_theme_membership_sentence_is_the_same_in_every_product_and_true(analysed, workspace, tmp_path):
+    from csp.reports import queries
+    from csp.reports.counting import THEME_MEMBERSHIP
+
+    with analysed.connect() as conn:
+        pages = rendered_products(conn, workspace, tmp_path)
+        # true: one theme per category, each event counted once, so a source's themes add up to it
+        themes_per_category = conn.execute(sa.text(
+            "SELECT MAX(n) FROM (SELECT COUNT(DISTINCT theme) AS n FROM marts.monthly_counts "
+            "GROUP BY dataset, category)")).scalar()
+        counted_once = conn.execute(sa.text(
+            "SELECT (SELECT SUM(events) FROM marts.monthly_counts), (SELECT COUNT(*) FROM core.fact_event)")).one()
+        secondary = conn.execute(sa.text(
+            "SELECT COUNT(*) FROM core.category_themes WHERE NOT is_primary")).scalar()
+        by_theme = queries.theme_year_counts(conn, [LEICESTER], PERIOD)["current_year"].sum()
+        by_source = sum(now for now, _ in source_events_sql(conn, [LEICESTER]).values())
+    assert themes_per_category == 1 and counted_once[0] == counted_once[1] and by_theme == by_source
+    assert secondary > 0  # the secondary rules exist (the domestic-abuse admission), and count nowhere
+    assert len(pages) == 7
+    for key, page in pages.items():
+        assert THEME_MEMBERSHIP in page, key
+        assert "more than one theme" not in page and "under two themes" not in page, key
+
+
+def test_the_public_summary_describes_each_theme_by_its_own_rules():
+    """A police crime type named in a theme's description belongs to that theme (robbery is
+    acquisitive crime, not violence)."""
+    from csp.reports.public_summary import THEME_DESCRIPTIONS
+    from csp.themes import THEME_RULES
+
+    for dataset, pattern, theme in THEME_RULES:
+        if dataset != "police_crimes":
+            continue
+        named = [t for t, words in THEME_DESCRIPTIONS.items() if pattern.lower() in words.lower()]
+        assert set(named) <= {theme}, (pattern, theme, named)
+
+
+# --- A theme's figure is reconciled to its sources; the plan measure says what it counts (error 5)
+
+
+def violence_sql(conn) -> dict[tuple[str, str], int]:
+    frame = pd.read_sql(sa.text(
+        "SELECT dataset, category, SUM(events) AS events FROM marts.monthly_counts WHERE csp_code = :c "
+        "AND theme = 'violence' AND area_status = 'in_area' AND month BETWEEN :s AND :e GROUP BY dataset, category"),
+        conn, params={"c": LEICESTER, "s": PERIOD.quarters[0].start, "e": PERIOD.last.months[-1]})
+    return {(d, c): int(e) for d, c, e in frame.itertuples(index=False)}
+
+
+def test_a_themes_figure_is_reconciled_to_the_sources_it_adds(analysed, workspace):
+    from csp.geography import partnerships
+    from csp.reports.strategic import strategic_assessment
+
+    leicester = next(p for p in partnerships(workspace.reference_dir, PFA) if p.code == LEICESTER)
+    with analysed.connect() as conn:
+        context = strategic_assessment(conn, leicester, PERIOD, workspace.reference_dir, workspace.partnership_dir)
+        parts = violence_sql(conn)
+    vso = parts[("police_crimes", "Violence and sexual offences")]
+    weapons = parts[("police_crimes", "Possession of weapons")]
+    admissions = parts[("hospital_admissions", "assault_X85_Y09")]
+    chapter = next(c for c in context["chapters"] if c["theme"] == "violence")
+    assert chapter["current"] == vso + weapons + admissions == sum(parts.values())
+    police = next(x for x in chapter["cross_agency"] if x["measure"] == "police recorded violence and sexual offences")
+    assert police["current_12m"] == vso  # the figure printed beside the theme's
+    page = render_chapter(chapter)
+    assert (f"one incident can reach more than one source): {chapter['current']:,} = crimes recorded by the police "
+            f"{vso + weapons:,} (Violence and sexual offences {vso:,}, Possession of weapons {weapons:,}) + hospital "
+            f"admissions (assault, alcohol, drugs) {admissions:,} (assault_X85_Y09 {admissions:,}).") in page, page
+
+
+def test_the_plan_measure_says_what_it_counts(analysed, workspace, tmp_path):
+    from csp.analysis.plan_progress import events_for
+    from csp.geography import partnerships
+    from csp.reports.strategic import strategic_assessment
+    from csp.reports.tactical import tactical_assessment
+
+    leicester = next(p for p in partnerships(workspace.reference_dir, PFA) if p.code == LEICESTER)
+    with analysed.connect() as conn:
+        strategic = strategic_assessment(conn, leicester, PERIOD, workspace.reference_dir, workspace.partnership_dir)
+        tactical = tactical_assessment(conn, leicester, PERIOD, workspace.partnership_dir)
+        vso = violence_sql(conn)[("police_crimes", "Violence and sexual offences")]
+    counted = events_for("violence").description
+    assert "violence and sexual offences" in counted and "do not separate violence with injury" in counted
+    [plan] = strategic["plan"]
+    theme = next(c["current"] for c in strategic["chapters"] if c["theme"] == "violence")
+    assert plan["measure"] == PLAN_VIOLENCE and plan["events_4q"] == vso < theme  # not the whole theme
+    table = visible(str(environment().get_template("macros.html.j2").module.plan_table(strategic["plan"])))
+    assert "Measure (the plan's words) What is counted" in table
+    assert f"Violence {PLAN_VIOLENCE} {counted} " in table, table
+    [fytd] = tactical["fytd"]
+    assert fytd["counted"] == counted and fytd["events"] == vso  # the financial year is the period's 12 months
+    template = environment().loader.get_source(environment(), "tactical_assessment.html.j2")[0]
+    assert "<td>{{ p.measure }}</td><td>{{ p.counted }}</td>" in template
+
+
 # --- The county's district rates say what they count and what they leave out (error 10) -----
 
 LEICESTERSHIRE, HINCKLEY = "E10000018", "E22000167"
@@ -356,3 +572,142 @@ def test_the_county_rates_say_they_count_lsoa_located_events_and_name_what_they_
     assert "Events located to a neighbourhood (LSOA) per 1,000 residents, 12 months to March 2024" in page
     assert "Not in these rates" in page and "hospital admissions: 7 located to an outward postcode" in page
     assert "Mental health n/a n/a n/a mental illness op first attendances: 1 area count" in page, page
+
+
+# --- Themes that say what they count (error 8) -----------------------------------------------
+
+COLLISION = {"category": "Serious", "lsoa": B1, "date": date(2024, 2, 14), "serious_adults": 2, "slight_adults": 1}
+
+
+@pytest.fixture
+def road_danger(workspace, tmp_path):
+    """One injury collision in Blaby reported twice, as STATS19's record and as the police RTC
+    incident, and a damage-only collision (no injury: the police record only) elsewhere in Blaby;
+    two slight collisions in Leicester."""
+    stage_events(workspace, tmp_path, "road_collisions",
+                 [COLLISION, {"category": "Slight", "lsoa": L1, "date": date(2024, 3, 2), "slight_adults": 1},
+                  {"category": "Slight", "lsoa": L1, "date": date(2024, 3, 9), "slight_adults": 2}], quarter=LAST)
+    stage_events(workspace, tmp_path, "police_incidents",
+                 [{**COLLISION, "category": "RTC / Incident - Injury"},
+                  {"category": "RTC / Incident - Damage Only", "lsoa": B1, "date": date(2024, 1, 20)}], quarter=LAST)
+    engine, _ = build(workspace)
+    yield engine
+    engine.dispose()
+
+
+def test_a_collision_reported_by_stats19_and_the_police_counts_once_in_road_danger(road_danger):
+    from csp.reports import queries
+
+    with road_danger.connect() as conn:
+        themes = queries.theme_year_counts(conn, [BLABY], PERIOD).set_index("theme")
+        marts_road = pd.read_sql(sa.text(
+            "SELECT dataset, category, SUM(events) AS events FROM marts.monthly_counts WHERE csp_code = :c "
+            "AND theme = 'road_danger' AND area_status = 'in_area' GROUP BY dataset, category ORDER BY dataset"),
+            conn, params={"c": BLABY})
+        bridge = pd.read_sql(sa.text("SELECT theme, is_primary FROM core.category_themes "
+                                     "WHERE category = 'RTC / Incident - Injury'"), conn)
+    # the injury collision once (STATS19) and the damage-only collision, which STATS19 never holds
+    assert marts_road.to_dict("records") == [
+        {"dataset": "police_incidents", "category": "RTC / Incident - Damage Only", "events": 1},
+        {"dataset": "road_collisions", "category": "Serious", "events": 1}]
+    assert themes.loc["road_danger", "current_year"] == 2
+    assert themes.loc["public_safety", "current_year"] == 1  # the police incident: still a police incident
+    assert dict(zip(bridge["theme"], bridge["is_primary"], strict=True)) == {"public_safety": True,
+                                                                             "road_danger": False}
+
+
+def test_road_dangers_priority_volume_is_its_killed_or_seriously_injured(road_danger):
+    from csp.analysis.plan_progress import ksi_by_month
+    from csp.analysis.priority_inputs import priority_inputs, priority_tables
+    from csp.analysis.run import monthly_by_csp
+
+    empty = pd.DataFrame(columns=["csp_code", "theme", "share_concerned", "capacity_rating"])
+    with road_danger.connect() as conn:
+        monthly, ksi = monthly_by_csp(conn), ksi_by_month(conn)
+        ksi_sql = dict(conn.execute(sa.text(
+            "SELECT f.csp_code, SUM(COALESCE(r.killed_adults, 0) + COALESCE(r.killed_children, 0) "
+            "+ COALESCE(r.serious_adults, 0) + COALESCE(r.serious_children, 0)) "
+            "FROM core.fact_event f JOIN staging.road_collisions r ON r.return_id = f.return_id "
+            "AND r.source_line = f.source_line WHERE f.area_status = 'in_area' GROUP BY f.csp_code")).all())
+    inputs = priority_inputs(monthly, pd.DataFrame(), pd.DataFrame(columns=["csp_code", "theme", "harm"]),
+                             empty, empty, pd.Timestamp(PERIOD.last.months[-1]), ksi).set_index(["csp_code", "theme"])
+    assert ksi_sql == {BLABY: 2, LEICESTER: 0}
+    assert inputs.loc[(BLABY, "road_danger"), "volume"] == 2  # two seriously injured, not two collisions
+    assert inputs.loc[(LEICESTER, "road_danger"), "volume"] == 0  # two collisions, three slightly injured
+    _, audit = priority_tables(inputs.reset_index(), {})
+    band = audit[(audit["csp_code"] == BLABY) & (audit["theme"] == "road_danger") & (audit["factor"] == "volume")]
+    assert band["band"].iloc[0].startswith("killed or seriously injured casualties: quintile")
+
+
+@pytest.fixture
+def exclusions_and_public_safety(workspace, tmp_path):
+    """A year of data: 30 exclusions recorded at one school's LSOA in Leicester; police crimes
+    and incidents that count under public safety; a crime a year back, so the window is complete."""
+    stage_events(workspace, tmp_path, "police_crimes", rows("Burglary", B1, date(2023, 4, 10), 1),
+                 quarter=LAST.shift(-3))
+    stage_events(workspace, tmp_path, "school_exclusions",
+                 rows("Persistent disruptive behaviour", L1, date(2024, 2, 7), 30), quarter=LAST)
+    stage_events(workspace, tmp_path, "police_crimes",
+                 rows("Public order", L1, date(2024, 1, 5), 5) + rows("Other crime", L1, date(2024, 1, 6), 1),
+                 quarter=LAST)
+    stage_events(workspace, tmp_path, "police_incidents",
+                 rows("Abandoned Call", L1, date(2024, 2, 1), 4) + rows("Alarm Calls", L1, date(2024, 2, 1), 2)
+                 + rows("Concern for Safety", L1, date(2024, 2, 1), 1) + rows("Missing Person", L1, date(2024, 2, 1), 1)
+                 + rows("RTC / Incident - Injury", L1, date(2024, 2, 1), 1), quarter=LAST)
+    engine, _ = build(workspace)
+    yield engine
+    engine.dispose()
+
+
+def test_exclusions_located_at_the_school_get_no_per_resident_rate_hotspot_or_map(exclusions_and_public_safety,
+                                                                                 workspace):
+    from csp.analysis.run import hotspot_table
+    from csp.reports import queries
+
+    end = PERIOD.last.months[-1]
+    with exclusions_and_public_safety.connect() as conn:
+        rated = pd.read_sql(sa.text("SELECT DISTINCT theme FROM marts.area_rates WHERE period_end = :e AND events > 0"),
+                            conn, params={"e": end})["theme"]
+        hot = hotspot_table(conn, pd.Timestamp(end), workspace.reference_dir)
+        sources = queries.source_theme_counts(conn, [LEICESTER], PERIOD)
+    assert set(rated) == {"acquisitive", "public_safety"}  # the exclusions are in no per-resident rate
+    assert "public_safety" in set(hot["theme"]) and "young_people" not in set(hot["theme"])
+    from csp.reports.chapters import institution_note
+
+    note = institution_note(sources[sources["theme"] == "young_people"])
+    assert note == ("Not mapped or tested for hotspots: 30 school exclusions are located at the school, not where "
+                    "the people concerned live, so a rate per resident of the school's neighbourhood would show "
+                    "where the institution is, not where the problem is.")
+    page = render_chapter(chapter_context(theme="young_people", theme_name="Young people at risk", current=30,
+                                          place_note=note, place_tested=False))
+    assert note in page and "No neighbourhood is a significant hotspot" not in page
+
+    from csp.reports.county import districts_compared
+
+    with exclusions_and_public_safety.connect() as conn:
+        county = districts_compared(conn, LEICESTERSHIRE, {BLABY: "Blaby"}, PERIOD)
+        leicester = queries.rates_left_out(conn, [LEICESTER], PERIOD)
+    assert "Young people at risk" not in {r["theme_name"] for r in county["rates"]}  # none in Blaby
+    assert leicester[leicester["theme"] == "young_people"][["source", "located", "n"]].to_dict("records") == [
+        {"source": "school_exclusions", "located": "institution", "n": 30}]
+
+
+def test_the_public_safety_chapter_shows_what_it_counts_by_source_and_category(exclusions_and_public_safety):
+    from csp.reports import queries
+    from csp.reports.chapters import composition_words
+
+    with exclusions_and_public_safety.connect() as conn:
+        sources = queries.source_theme_counts(conn, [LEICESTER], PERIOD)
+        by_sql = dict(conn.execute(sa.text(
+            "SELECT dataset, SUM(events) FROM marts.monthly_counts WHERE theme = 'public_safety' AND csp_code = :c "
+            "AND area_status = 'in_area' AND month BETWEEN :s AND :e GROUP BY dataset"),
+            {"c": LEICESTER, "s": PERIOD.quarters[0].start, "e": PERIOD.last.months[-1]}).all())
+    assert by_sql == {"police_incidents": 9, "police_crimes": 6}
+    composition = composition_words(sources[sources["theme"] == "public_safety"])
+    assert composition == ("incidents recorded by the police (ASB, public safety and welfare, transport) 9 "
+                           "(Abandoned Call 4, Alarm Calls 2, Concern for Safety 1, 2 more categories 2) + crimes "
+                           "recorded by the police 6 (Public order 5, Other crime 1)")
+    page = render_chapter(chapter_context(theme="public_safety", theme_name="Public safety and welfare", current=15,
+                                          composition=composition))
+    assert (f"What it counts (12 months, by source and category, largest first; each source counts its own records, "
+            f"and one incident can reach more than one source): 15 = {composition}.") in page

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from support.synthetic_partnership import AS_OF, WITHHELD
 
 from csp import clock
+from csp.reports.counting import counted
 from csp.synth import signals
 
 pytestmark = pytest.mark.slow
@@ -105,15 +106,20 @@ def test_compliance_matrix_shows_the_withheld_return(analysed_partnership, rende
 def test_strategic_figures_equal_the_marts(analysed_partnership, rendered):
     page = text(html(analysed_partnership, "strategic", signals.TREND_CSP))
     with warehouse(analysed_partnership) as conn:
-        total = conn.execute(sa.text("""
-            SELECT SUM(events) FROM marts.monthly_counts
+        by_source = conn.execute(sa.text("""
+            SELECT dataset, SUM(events) FROM marts.monthly_counts
             WHERE csp_code = :csp AND area_status = 'in_area' AND month BETWEEN '2025-01-01' AND '2025-12-01'
-        """), {"csp": signals.TREND_CSP}).scalar()
+            GROUP BY dataset
+        """), {"csp": signals.TREND_CSP}).all()
         acquisitive = conn.execute(sa.text("""
             SELECT SUM(events) FROM marts.monthly_counts WHERE csp_code = :csp AND area_status = 'in_area'
               AND theme = 'acquisitive' AND month BETWEEN '2025-01-01' AND '2025-12-01'
         """), {"csp": signals.TREND_CSP}).scalar()
-    assert f"recorded {int(total):,} crime, disorder and harm events" in page
+    summary = page.split("Recorded by each source", 1)[1].split("Recommended priorities", 1)[0]
+    for dataset, events in by_source:  # one figure per source, never their sum (issue 16, error 4)
+        noun = counted(dataset)
+        assert f" {noun[:1].upper()}{noun[1:]} {int(events):,} " in summary, dataset
+    assert f"{sum(int(e) for _, e in by_source):,}" not in summary
     assert f"{int(acquisitive):,} events in the last 12 months" in page.split("Acquisitive crime", 2)[2]
 
 

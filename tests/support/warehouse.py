@@ -22,7 +22,8 @@ CRIMES = DATASETS["police_crimes"]
 
 def events_frame(dataset_id: str, rows: list[dict]) -> pd.DataFrame:
     """Canonical rows of a record dataset: each row gives category, date and a location
-    (lsoa_code or outward_postcode); every other column takes a plain default."""
+    (lsoa_code or outward_postcode), and may give the dataset's extra columns; every other
+    column takes a plain default."""
     n = len(rows)
     frame = pd.DataFrame({
         "source_file": [f"{dataset_id}.csv"] * n,
@@ -39,8 +40,8 @@ def events_frame(dataset_id: str, rows: list[dict]) -> pd.DataFrame:
         "longitude": [None] * n,
         "location_precision": ["outward_postcode" if r.get("outward") else "lsoa" for r in rows],
     })
-    for column in DATASETS[dataset_id].extra_columns:
-        frame[column] = None
+    for column in DATASETS[dataset_id].extra_columns:  # a row may give one (casualty counts)
+        frame[column] = [r.get(column) for r in rows]
     return frame
 
 

@@ -154,7 +154,15 @@ def quarterly_events(conn: Connection, monthly: pd.DataFrame, themes) -> pd.Data
 
 
 def ksi_by_quarter(conn: Connection) -> pd.DataFrame:
-    frame = pd.read_sql(sa.text("""
+    frame = ksi_by_month(conn)
+    frame["quarter"] = frame["month"].map(lambda m: Quarter.of(m.date()).label)
+    return frame.groupby(["csp_code", "quarter"], as_index=False)["events"].sum()
+
+
+def ksi_by_month(conn: Connection) -> pd.DataFrame:
+    """csp_code, month, events: killed or seriously injured casualties of the in-area collisions
+    (adjusted severity where supplied): road danger's measure, for the plan and the priorities."""
+    return pd.read_sql(sa.text("""
         SELECT f.csp_code, CAST(DATE_TRUNC('month', f.event_date) AS DATE) AS month,
                SUM(COALESCE(r.killed_adults, 0) + COALESCE(r.killed_children, 0)
                    + COALESCE(r.adjusted_serious,
@@ -164,8 +172,6 @@ def ksi_by_quarter(conn: Connection) -> pd.DataFrame:
         WHERE f.dataset = 'road_collisions' AND f.area_status = 'in_area'
         GROUP BY 1, 2
     """), conn, parse_dates=["month"])
-    frame["quarter"] = frame["month"].map(lambda m: Quarter.of(m.date()).label)
-    return frame.groupby(["csp_code", "quarter"], as_index=False)["events"].sum()
 
 
 def plan_progress_table(conn: Connection, plan: pd.DataFrame, monthly: pd.DataFrame, reference_month) -> pd.DataFrame:

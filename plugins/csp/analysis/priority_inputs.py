@@ -3,7 +3,8 @@
 
 Per CSP and theme:
 
-- volume: in-area events of the last 12 months, every record-level source (marts.monthly_counts).
+- volume: in-area events of the last 12 months, every record-level source (marts.monthly_counts);
+  road danger's is its killed or seriously injured casualties (``VOLUME_MEASURES``).
 - harm: the Crime Severity Score-weighted total of the same 12 months (analysis.harm); a theme
   with no police-recorded crime in the CSP has no CSS weight: NaN, scored neutral.
 - trend: the rolling 12-month theme-level change test (analysis.change, level 'theme',
@@ -36,6 +37,10 @@ PRIORITY_COLUMNS = [
     "total", "rank", "is_priority", "last_year_priority", "status", "reason",
 ]
 AUDIT_COLUMNS = ["csp_code", "theme", "factor", "raw_value", "band", "score", "weight", "contribution"]
+# Themes whose count of events is not their volume: road danger's events are collisions (with
+# one casualty or many, slight or fatal) and police road incidents, so it is scored on the people
+# killed or seriously injured (plan_progress.ksi_by_month), the measure its plan targets.
+VOLUME_MEASURES = {"road_danger": "killed or seriously injured casualties"}
 
 
 def read_partnership_file(folder: Path, name: str, columns: list[str]) -> pd.DataFrame:
@@ -52,11 +57,13 @@ def read_partnership_file(folder: Path, name: str, columns: list[str]) -> pd.Dat
 
 
 def priority_inputs(monthly: pd.DataFrame, change_table: pd.DataFrame, harm_table: pd.DataFrame,
-                    consultation: pd.DataFrame, capacity: pd.DataFrame, reference_month) -> pd.DataFrame:
+                    consultation: pd.DataFrame, capacity: pd.DataFrame, reference_month,
+                    ksi: pd.DataFrame) -> pd.DataFrame:
     """One row per CSP x theme: csp_code plus priority.INPUT_COLUMNS.
 
     ``monthly``: month, csp_code, theme, category, events, harm (category level, harm NaN
-    where no CSS weight); ``change_table`` and ``harm_table``: as run.py writes them."""
+    where no CSS weight); ``change_table`` and ``harm_table``: as run.py writes them; ``ksi``:
+    csp_code, month, events (killed or seriously injured casualties), road danger's volume."""
     cur_start, cur_end, prev_start, _ = change.windows(reference_month)["rolling_12m"]
     recent = monthly[monthly["month"].between(prev_start, cur_end)]
     themes = sorted(recent.loc[recent["events"] > 0, "theme"].dropna().unique())
@@ -64,6 +71,10 @@ def priority_inputs(monthly: pd.DataFrame, change_table: pd.DataFrame, harm_tabl
     grid = pd.MultiIndex.from_product([csps, themes], names=["csp_code", "theme"]).to_frame(index=False)
     current = monthly[monthly["month"].between(cur_start, cur_end)]
     volume = current.groupby(["csp_code", "theme"])["events"].sum().rename("volume")
+    measured = ksi[ksi["month"].between(cur_start, cur_end)].groupby("csp_code")["events"].sum()
+    volume = volume.drop(index=list(VOLUME_MEASURES), level="theme", errors="ignore")
+    volume = pd.concat([volume, pd.concat({theme: measured for theme in VOLUME_MEASURES}, names=["theme"])
+                        .swaplevel().rename("volume")])
     weighted = current["harm"].notna().groupby([current["csp_code"], current["theme"]]).any().rename("weighted")
     frame = (grid.join(volume, on=["csp_code", "theme"])
              .join(harm_table.set_index(["csp_code", "theme"])["harm"], on=["csp_code", "theme"])
@@ -112,6 +123,9 @@ def priority_tables(inputs: pd.DataFrame, last_year: dict[str, set[str]],
     for csp, themes in inputs.groupby("csp_code", sort=True):
         themes = themes.drop(columns="csp_code").reset_index(drop=True)
         ranked, audit = priority.score_priorities(themes, cfg)
+        measured = (audit["factor"] == "volume") & audit["theme"].isin(VOLUME_MEASURES)
+        audit.loc[measured, "band"] = (audit.loc[measured, "theme"].map(VOLUME_MEASURES) + ": "
+                                       + audit.loc[measured, "band"])
         comparison = priority.compare_with_last_year(ranked.merge(themes[["theme", "trend_change"]], on="theme"),
                                                      last_year.get(csp, set()), cfg)
         ranked = ranked.rename(columns={f: f"score_{f}" for f in priority.FACTORS}).merge(themes, on="theme")
@@ -131,12 +145,12 @@ def priority_tables(inputs: pd.DataFrame, last_year: dict[str, set[str]],
 
 
 def priorities_from(settings, monthly: pd.DataFrame, change_table: pd.DataFrame,
-                    harm_table: pd.DataFrame, reference_month) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    harm_table: pd.DataFrame, reference_month, ksi: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both tables from the run's frames and the partnership inputs in settings.partnership_dir."""
     folder = settings.partnership_dir
     consultation = read_partnership_file(folder, CONSULTATION_FILE, ["csp_code", "theme", "share_concerned"])
     capacity = read_partnership_file(folder, CAPACITY_FILE, ["csp_code", "theme", "capacity_rating"])
     plan = read_partnership_file(folder, PLAN_FILE, ["csp_code", "priority_theme"])
-    inputs = priority_inputs(monthly, change_table, harm_table, consultation, capacity, reference_month)
+    inputs = priority_inputs(monthly, change_table, harm_table, consultation, capacity, reference_month, ksi)
     return priority_tables(inputs, last_year_priorities(plan))
 

@@ -51,7 +51,7 @@ from sqlalchemy.engine import Connection
 from csp.analysis import change, control, hotspots, nte, schemas, seasonality, trend, wdq
 from csp.analysis import locations as location_analysis
 from csp.analysis.cross_agency import cross_agency_table
-from csp.analysis.plan_progress import plan_progress_table
+from csp.analysis.plan_progress import ksi_by_month, plan_progress_table
 from csp.analysis.priority_inputs import PLAN_FILE, priorities_from, read_partnership_file
 from csp.boundaries import detailed_lsoa_files
 from csp.config import Settings
@@ -322,7 +322,7 @@ def run_all(settings: Settings, *, locations: bool = True,
         tables["displacement"] = displacement_table(settings, conn, reference_month,
                                                     kappa=year_dispersion(tables["change"]))
         tables["priorities"], tables["priority_audit"] = priorities_from(
-            settings, monthly, tables["change"], tables["harm"], reference_month)
+            settings, monthly, tables["change"], tables["harm"], reference_month, ksi_by_month(conn))
         tables["nte_places"] = nte.nte_places(conn, reference_month)
         tables["cross_agency"] = cross_agency_table(conn, reference_month, tables["nte_places"])
         plan = read_partnership_file(settings.partnership_dir, PLAN_FILE,

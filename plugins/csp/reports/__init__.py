@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy.engine import Connection
 
 from csp.config import Settings
-from csp.geography import ServedArea, served_area
+from csp.geography import Partnership, ServedArea, served_area
 from csp.reports import readiness
 from csp.warehouse.period import UNDECIDED, Period, Undecided, reportable_period
 from csp.templating import render
@@ -64,7 +64,6 @@ def year_label(period: Period) -> str:
 def planned_reports(settings: Settings, area: ServedArea, period: Period, kinds=KINDS[:-1]) -> list[Report]:
     """Every routine report of the period: per CSP the strategic assessment, its public summary
     and the tactical assessment of the latest quarter; per county the roll-up."""
-    from csp.reports.county import county_rollup
     from csp.reports.public_summary import public_summary, render_public_summary
     from csp.reports.strategic import strategic_assessment
     from csp.reports.tactical import tactical_assessment
@@ -98,8 +97,17 @@ def planned_reports(settings: Settings, area: ServedArea, period: Period, kinds=
                 reports.append(Report(
                     "county", code, f"County roll-up: {name}", "county_rollup.html.j2",
                     out / "county" / year / f"{code}.html",
-                    lambda conn, c=(code, name), d=districts: county_rollup(conn, c, d, period)))
+                    lambda conn, c=(code, name), d=districts: county_context(conn, c, d, period)))
     return reports
+
+
+def county_context(conn: Connection, county: tuple[str, str], districts: list[Partnership], period: Period) -> dict:
+    """The roll-up with the headline every product shows (csp.reports.counting), over its districts."""
+    from csp.reports import counting
+    from csp.reports.county import county_rollup
+
+    return {**county_rollup(conn, county, districts, period),
+            "counted": counting.headline(conn, [p.code for p in districts], period)}
 
 
 def problem_profile_report(settings: Settings, area: ServedArea, period: Period, theme: str, area_code: str) -> Report:

@@ -1,6 +1,7 @@
 """One chapter per theme, shared by the strategic assessment and the problem profile: volume and
-change with their tests, the multi-year trend, seasonality, the monthly chart, the hotspot map and
-named hotspots, repeat locations, harm and the cross-agency picture the theme belongs to."""
+change with their tests, what the volume is made of (source by source), the multi-year trend,
+seasonality, the monthly chart, the hotspot map and named hotspots, repeat locations, harm and
+the cross-agency picture the theme belongs to."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,9 @@ from sqlalchemy.engine import Connection
 
 from csp.geography import Partnership
 from csp.legislation import PRESCRIBED_INFORMATION
-from csp.reports import charts, maps, queries
+from csp.reports import charts, counting, maps, queries
 from csp.reports.readiness import Period
+from csp.themes import LOCATED_AT_INSTITUTION
 
 # Which cross-agency picture (csp.analysis.cross_agency) each theme draws on.
 PICTURE_OF_THEME = {"violence": "violence", "drugs_alcohol": "alcohol", "road_danger": "road_danger",
@@ -24,6 +26,7 @@ MIN_EVENTS_PER_LSOA_TO_MAP = 1.0
 MIN_EVENTS_TO_MAP = 50
 CHART_MONTHS = 36
 NAMED_HOTSPOTS = 5
+COMPOSITION_CATEGORIES = 3  # categories named per source in "What it counts"; the rest summed
 MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December"]
 SOURCE = f"Partner returns to the CSP ({PRESCRIBED_INFORMATION.short})"
@@ -55,6 +58,42 @@ def precision_words(precision: pd.DataFrame) -> str:
     parts = [f"{int(r.events):,} {PRECISION_WORDS.get(r.location_precision, r.location_precision or 'unknown')}"
              for r in precision.itertuples() if r.events]
     return "located " + ", ".join(parts) if parts else "none recorded"
+
+
+def composition_words(sources: pd.DataFrame) -> str | None:
+    """'incidents recorded by the police (...) 2,345 (Concern for safety 800, Alarm 600, Abandoned
+    call 500, 9 more categories 445) + crimes recorded by the police 1,100 (Public order 1,000,
+    Other crime 100)': what one theme's events of the 12 months are, per source (named by what it
+    counts, csp.reports.counting) and category, largest first. The parts add up to the theme's
+    figure, so the chapter prints it as the figure's reconciliation."""
+    current = sources[sources["current_year"] > 0]
+    totals = current.groupby("dataset")["current_year"].sum().sort_values(ascending=False, kind="stable")
+    parts = []
+    for dataset, total in totals.items():
+        categories = current[current["dataset"] == dataset].sort_values(["current_year", "category"],
+                                                                         ascending=[False, True])
+        named = [f"{c.category or 'not categorised'} {int(c.current_year):,}"
+                 for c in categories.head(COMPOSITION_CATEGORIES).itertuples()]
+        rest = categories.iloc[COMPOSITION_CATEGORIES:]
+        if len(rest):
+            named.append(f"{len(rest)} more {'category' if len(rest) == 1 else 'categories'} "
+                         f"{int(rest['current_year'].sum()):,}")
+        parts.append(f"{counting.counted(dataset)} {int(total):,} ({', '.join(named)})")
+    return " + ".join(parts) or None
+
+
+def institution_note(sources: pd.DataFrame) -> str | None:
+    """Why events located at an institution (an exclusion, at the school) are not mapped or
+    tested for hotspots (csp.themes.LOCATED_AT_INSTITUTION, marts.area_rates)."""
+    held = sources[sources["dataset"].isin(LOCATED_AT_INSTITUTION) & (sources["current_year"] > 0)]
+    parts = [f"{int(n):,} {dataset.replace('_', ' ')} are located at {LOCATED_AT_INSTITUTION[dataset]}"
+             for dataset, n in held.groupby("dataset")["current_year"].sum().items()]
+    if not parts:
+        return None
+    places = " and ".join(f"{LOCATED_AT_INSTITUTION[d]}'s" for d in sorted(set(held["dataset"])))
+    return (f"Not mapped or tested for hotspots: {'; '.join(parts)}, not where the people concerned live, so a "
+            f"rate per resident of {places} neighbourhood would show where the institution is, not where the "
+            "problem is.")
 
 
 def repeat_summary(rows: pd.DataFrame, precision: pd.DataFrame) -> dict | None:
@@ -107,6 +146,7 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
     seasonal = queries.seasonal_index(conn)
     repeats = queries.repeat_locations(conn, codes)
     precision = queries.location_precision(conn, partnership.code, period)
+    sources = queries.source_theme_counts(conn, codes, period)
     geography = queries.partnership_lsoas(conn, partnership.code)
     population = queries.partnership_population(conn, partnership.code)
     lsoas = geography["lsoa11_code"].tolist()
@@ -125,6 +165,9 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
         hot_named = named_hotspots(hot)
         first_month = pd.Timestamp(period.last.months[-1]) - pd.DateOffset(months=CHART_MONTHS)
         own_series = series[(series["theme"] == row.theme) & (series["month"] > first_month)]
+        own_sources = sources[sources["theme"] == row.theme]
+        # Some of the theme's events are in the LSOA rates (not all located at an institution).
+        rated = own_sources.loc[~own_sources["dataset"].isin(LOCATED_AT_INSTITUTION), "current_year"].sum() > 0
         chapter = {
             "theme": row.theme, "theme_name": row.theme_name, "rank": order.get(row.theme),
             "current": int(row.current_year), "previous": int(row.previous_year),
@@ -147,8 +190,10 @@ def theme_chapters(conn: Connection, partnership: Partnership, period: Period, r
             if not own_series.empty else None,
             "map": None,
             "map_note": None,
+            "composition": composition_words(own_sources),
+            "place_note": institution_note(own_sources), "place_tested": bool(rated),
         }
-        if position < MAPPED_THEMES or only is not None:
+        if rated and (position < MAPPED_THEMES or only is not None):
             rates = queries.lsoa_rates(conn, period, row.theme)
             rates = rates[rates["lsoa11_code"].isin(lsoas)]
             located = int(pd.to_numeric(rates["events"]).sum()) if not rates.empty else 0

@@ -10,14 +10,21 @@ from csp.geography import Partnership
 from csp.reports import charts, queries
 from csp.reports.chapters import PRECISION_WORDS
 from csp.reports.readiness import Period
+from csp.themes import LOCATED_AT_INSTITUTION
 
 SHARED_BY = 2  # a theme is shared when at least this many districts make it a priority
+
+
+def located_words(dataset: str, located: str) -> str:
+    if located == "institution":
+        return f"at {LOCATED_AT_INSTITUTION[dataset]}, not where the people live"
+    return PRECISION_WORDS.get(located, located)
 
 
 def left_out_note(rows: pd.DataFrame) -> str:
     """'hospital admissions: 7 located to an outward postcode; persons in drug treatment: 3 area
     counts by district (counts, not events)': what one theme's LSOA rates cannot count."""
-    parts = [f"{r.source.replace('_', ' ')}: {int(r.n):,} located {PRECISION_WORDS.get(r.located, r.located)}"
+    parts = [f"{r.source.replace('_', ' ')}: {int(r.n):,} located {located_words(r.source, r.located)}"
              if r.kind == "events" else
              f"{r.source.replace('_', ' ')}: {int(r.n):,} area {'count' if r.n == 1 else 'counts'} by "
              f"{r.located.replace('_', ' ')} (counts, not events)" for r in rows.itertuples()]

@@ -38,7 +38,7 @@ from csp import clock
 from csp.config import PROJECT_DIR
 from csp.geography import Partnership
 from csp.registry import THEMES
-from csp.reports import charts, maps, queries
+from csp.reports import charts, counting, maps, queries
 from csp.reports.disclosure import (
     DEFAULT_SOURCE, TOTAL, DisclosureRule, ProtectedTable, Source, Spec, load_rule, load_sources, protect_linked,
     protect_series,
@@ -52,22 +52,27 @@ NO_WARD = "No ward recorded"
 NOTHING_RECORDED = "all_themes"
 HELP_CONFIG = PROJECT_DIR / "config" / "public_summary.toml"
 
-# What each theme counts, in words a resident reads.
+# What each theme counts, in words a resident reads: the theme rules of csp.themes, source by source.
 THEME_DESCRIPTIONS = {
-    "violence": "assaults, wounding, robbery of the person and sexual offences recorded by the police, and hospital "
-                "admissions for assault",
-    "domestic_abuse": "crimes and incidents the police flag as domestic abuse, and hospital admissions for it",
-    "asb": "anti-social behaviour reported to the police and to the council: nuisance, rowdy behaviour, "
-           "neighbour disputes",
-    "acquisitive": "burglary, vehicle crime, shoplifting, bicycle theft and other theft",
-    "criminal_damage_arson": "damage to property, and deliberate fires attended by the fire and rescue service",
-    "drugs_alcohol": "drug offences recorded by the police and hospital admissions caused by alcohol or drugs",
-    "hate": "hate crimes and racial incidents reported to the police and the council",
-    "road_danger": "road traffic collisions in which someone was hurt",
-    "public_safety": "public order offences, weapons possession, malicious false alarms and calls about "
-                     "people's safety",
-    "young_people": "school exclusions and other signs that young people are at risk",
-    "mental_health": "mental-health related incidents and attendances",
+    "violence": "violence and sexual offences and possession of weapons recorded by the police, violence against "
+                "fire and rescue staff, and hospital admissions, ambulance call-outs and emergency department "
+                "attendances for assault",
+    "domestic_abuse": "domestic incidents recorded by the police, and hospital admissions for domestic abuse",
+    "asb": "anti-social behaviour reported to the police and to the council: nuisance, rowdy behaviour, noise, "
+           "and malicious false alarms to the fire and rescue service",
+    "acquisitive": "robbery, burglary, vehicle crime, shoplifting, bicycle theft and other theft",
+    "criminal_damage_arson": "criminal damage and arson recorded by the police, and deliberate fires attended by "
+                             "the fire and rescue service",
+    "drugs_alcohol": "drug offences recorded by the police, street drinking and drug litter reported to them, and "
+                     "hospital admissions and ambulance call-outs caused by alcohol or drugs",
+    "hate": "racial incidents reported to the council",
+    "road_danger": "road traffic collisions in which someone was hurt, damage-only collisions and other road "
+                   "incidents recorded by the police, and ambulance call-outs to traffic incidents",
+    "public_safety": "public order and other offences recorded by the police, calls to the police about people's "
+                     "safety and welfare (among them the police's record of an injury road collision, which road "
+                     "danger counts from the collision records), and dwelling fires with no smoke alarm",
+    "young_people": "school exclusions",
+    "mental_health": "mental-health outpatient first attendances",
 }
 DEFAULT_HELP = {
     "emergency": "In an emergency, or if a crime is happening now, call 999.",
@@ -140,9 +145,9 @@ def public_summary(conn: Connection, partnership: Partnership, period: Period, p
             continue
         current = own[own["month"] >= bounds["start"]]
         previous = own[own["month"] < bounds["start"]]
-        # A police-recorded crime counts under one theme, so its themes add up to a total; a
-        # partner's record may count twice (a domestic-abuse admission is also an assault), so
-        # the other partners' themes are not added up.
+        # A record counts under one theme (csp.reports.counting), so a source's themes add up to
+        # its total; the other partners' family holds several kinds of record, and a total of
+        # those would add one source to another, so its themes are not added up.
         specs = {f"{family.name}.quarters": Spec(_by_quarter(current, period, themes), col_total=family.exact)}
         links = []
         with_wards = family.exact
@@ -192,6 +197,7 @@ def public_summary(conn: Connection, partnership: Partnership, period: Period, p
         "help": help_contacts(),
         "rule": rule,
         "sources": sources,
+        "counted": published_headline(events, shown_families, tables),
         "chart": None,
         "map": None,
     }
@@ -201,6 +207,22 @@ def public_summary(conn: Connection, partnership: Partnership, period: Period, p
                                                            reference_dir)
     require_protected(context)
     return context
+
+
+def published_headline(events: pd.DataFrame, families: list[dict], tables: dict[str, ProtectedTable]) -> dict:
+    """The headline as published: the total of a family that is one source and adds its themes
+    (police-recorded crime), the protected figure its tables already show; the sources of the
+    other families named, with their figures by theme only (no sum of unlike sources)."""
+    totals, by_theme = [], []
+    for family in families:
+        datasets = sorted(events.loc[(events["family"] == family["name"]) & (events["events"] > 0), "dataset"].unique())
+        now, before = tables[f"{family['name']}.quarters"], tables[f"{family['name']}.previous"]
+        if family["exact"] and len(datasets) == 1 and now.col_total and before.col_total:
+            totals.append({"dataset": datasets[0], "counted": counting.counted(datasets[0]),
+                           "current": now.text(TOTAL, TOTAL), "previous": before.text(TOTAL, before.column_labels[0])})
+        else:
+            by_theme += [counting.counted(d) for d in datasets]
+    return {"sources": totals, "by_theme": by_theme, "membership": counting.THEME_MEMBERSHIP}
 
 
 def _order(theme: str) -> int:

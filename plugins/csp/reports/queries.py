@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from csp.quarters import Quarter
 from csp.registry import DATASETS, THEMES
 from csp.reports.readiness import Period
+from csp.themes import LOCATED_AT_INSTITUTION
 
 MIN_BASE_FOR_PERCENT = 20  # below this, a percent change misleads more than it informs
 # Harm is the sum of ONS Crime Severity Score weights (docs/analysis.md, "Harm"): each weight is
@@ -81,6 +82,20 @@ def theme_year_counts(conn: Connection, csp_codes: list[str], period: Period) ->
     frame["change_pct"] = percent_change(frame["current_year"], frame["previous_year"])
     frame["theme_name"] = frame["theme"].map(theme_name)
     return frame.sort_values(["csp_code", "current_year"], ascending=[True, False]).reset_index(drop=True)
+
+
+def source_theme_counts(conn: Connection, csp_codes: list[str], period: Period) -> pd.DataFrame:
+    """In-area events per source (dataset), theme and category over the partnerships, in the
+    period's 12 months and the 12 before: the figures theme_year_counts adds up by theme, here
+    kept apart by source (csp.reports.counting)."""
+    return read(conn, """
+        SELECT dataset, theme, category,
+               CAST(SUM(CASE WHEN month >= :start THEN events ELSE 0 END) AS BIGINT) AS current_year,
+               CAST(SUM(CASE WHEN month < :start THEN events ELSE 0 END) AS BIGINT) AS previous_year
+        FROM marts.monthly_counts
+        WHERE csp_code IN :codes AND month BETWEEN :prev AND :end AND area_status = 'in_area'
+        GROUP BY dataset, theme, category
+    """, codes=list(csp_codes), **period_bounds(period))
 
 
 def theme_tests(conn: Connection, csp_codes: list[str]) -> pd.DataFrame:
@@ -297,25 +312,27 @@ def district_rates(conn: Connection, county_code: str, codes: list[str], period:
 
 
 def rates_left_out(conn: Connection, codes: list[str], period: Period) -> pd.DataFrame:
-    """Per theme and source, what the partnerships' 12 months hold that no LSOA rate can count:
-    in-area events with no LSOA (health events, located by outward code; kind 'events') and the
-    health counts return's area counts (kind 'counts', one per measure, period and area).
-    `located` is the event's location precision or the count's area type."""
+    """Per theme and source, what the partnerships' 12 months hold that no LSOA rate counts:
+    in-area events with no LSOA (health events, located by outward code) or located at an
+    institution (csp.themes.LOCATED_AT_INSTITUTION), kind 'events', and the health counts
+    return's area counts (kind 'counts', one per measure, period and area). `located` is the
+    event's location precision ('institution' for those) or the count's area type."""
     bounds = period_bounds(period)
     frame = read(conn, """
-        SELECT theme, 'events' AS kind, dataset AS source, location_precision AS located,
+        SELECT theme, 'events' AS kind, dataset AS source,
+               CASE WHEN dataset IN :institutional THEN 'institution' ELSE location_precision END AS located,
                CAST(SUM(events) AS BIGINT) AS n
         FROM marts.monthly_counts
-        WHERE csp_code IN :codes AND area_status = 'in_area' AND lsoa11_code IS NULL
-          AND month BETWEEN :start AND :end
-        GROUP BY theme, dataset, location_precision
+        WHERE csp_code IN :codes AND area_status = 'in_area' AND month BETWEEN :start AND :end
+          AND (lsoa11_code IS NULL OR dataset IN :institutional)
+        GROUP BY theme, dataset, CASE WHEN dataset IN :institutional THEN 'institution' ELSE location_precision END
         UNION ALL
         SELECT COALESCE(theme, 'unclassified'), 'counts', measure, area_type, CAST(COUNT(*) AS BIGINT)
         FROM core.fact_count
         WHERE csp_code IN :codes AND area_status = 'in_area' AND period_start BETWEEN :start AND :end
         GROUP BY COALESCE(theme, 'unclassified'), measure, area_type
         ORDER BY 1, 2 DESC, 5 DESC, 3, 4
-    """, codes=list(codes), start=bounds["start"], end=bounds["end"])
+    """, codes=list(codes), start=bounds["start"], end=bounds["end"], institutional=list(LOCATED_AT_INSTITUTION))
     frame["theme_name"] = frame["theme"].map(theme_name)
     return frame
 

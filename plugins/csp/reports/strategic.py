@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from csp.analysis import priority as priority_matrix
 from csp.geography import Partnership
 from csp.registry import DATASETS
-from csp.reports import findings, queries
+from csp.reports import counting, findings, queries
 from csp.reports.chapters import theme_chapters
 from csp.reports.readiness import Period
 
@@ -35,7 +35,6 @@ def strategic_assessment(conn: Connection, partnership: Partnership, period: Per
 
     chapters = theme_chapters(conn, partnership, period, reference_dir, themes=themes, tests=tests,
                               priorities=priorities, hotspots=hotspots, cross_agency=cross_agency)
-    total_current, total_previous = int(themes["current_year"].sum()), int(themes["previous_year"].sum())
     return {
         "partnership": partnership,
         "period_start": bounds["start"],
@@ -43,8 +42,7 @@ def strategic_assessment(conn: Connection, partnership: Partnership, period: Per
         "quarters": quarters,
         "provisional": period.provisional,
         "missing": list(period.missing),
-        "total_current": total_current,
-        "total_previous": total_previous,
+        "counted": counting.headline(conn, codes, period),
         "themes": themes.to_dict("records"),
         "priorities": priorities.to_dict("records"),
         "priority_weights": config["weights"],

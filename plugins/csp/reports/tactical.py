@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from csp.geography import Partnership
 from csp.legislation import PRESCRIBED_INFORMATION
 from csp.quarters import Quarter
-from csp.reports import charts, queries
+from csp.reports import charts, counting, queries
 from csp.reports.readiness import Period
 
 TASKING_FILE = "tasking_log.csv"
@@ -126,7 +126,7 @@ def financial_year_to_date(conn: Connection, csp: str, partnership_dir: Path, qu
     """Per plan target: the events of the financial year to the quarter (April on) on the
     plan's measure, the same quarters of the baseline year, and the figure the target allows
     for them (baseline x (1 + target))."""
-    from csp.analysis.plan_progress import parse_period, quarterly_events
+    from csp.analysis.plan_progress import events_for, parse_period, quarterly_events
 
     plan = queries.partnership_file(partnership_dir, PLAN_FILE)
     plan = plan[plan["csp_code"] == csp] if not plan.empty else plan
@@ -146,6 +146,7 @@ def financial_year_to_date(conn: Connection, csp: str, partnership_dir: Path, qu
         allowed = base * (1 + pct / 100.0)
         better = (now <= allowed) if pct <= 0 else (now >= allowed)
         rows.append({"theme_name": queries.theme_name(target.priority_theme), "measure": target.measure,
+                     "counted": events_for(target.priority_theme).description,
                      "months": f"{fy[0].start:%b %Y} to {quarter.months[-1]:%b %Y}", "events": now,
                      "baseline": base,
                      "baseline_months": f"{same[0].start:%b %Y} to {same[-1].months[-1]:%b %Y}" if same else "",
@@ -263,6 +264,7 @@ def tactical_assessment(conn: Connection, partnership: Partnership, period: Peri
         "years_compared": int(themes["years"].max()) if not themes.empty else 0,
         "places": places,
         "harm_unit": queries.HARM_UNIT,
+        "counted": counting.headline(conn, codes, period),
         "exceedances": signals.sort_values(["theme", "month"]).to_dict("records"),
         "fytd": financial_year_to_date(conn, partnership.code, partnership_dir, quarter),
         "tasking": tasking,

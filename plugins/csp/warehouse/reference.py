@@ -10,7 +10,7 @@ from csp.config import Settings
 from csp.quarters import Quarter
 from csp.registry import DATASETS
 from csp.staging import Staging
-from csp.themes import CLASSIFICATIONS, MEASURE_THEMES, SECONDARY_THEME_RULES, THEME_RULES
+from csp.themes import CLASSIFICATIONS, LOCATED_AT_INSTITUTION, MEASURE_THEMES, SECONDARY_THEME_RULES, THEME_RULES
 from csp.warehouse import crime_severity
 
 HOUSEHOLDS = "census2021_ts054_households_by_tenure_lsoa21_EW.csv"
@@ -124,4 +124,6 @@ def tables(settings: Settings) -> dict[str, pd.DataFrame]:
         "secondary_theme_rules": pd.DataFrame(SECONDARY_THEME_RULES, columns=["dataset", "pattern", "theme"]),
         "classifications": pd.DataFrame(list(CLASSIFICATIONS.items()), columns=["dataset", "classification"]),
         "measure_themes": pd.DataFrame(list(MEASURE_THEMES.items()), columns=["measure", "theme"]),
+        "located_at_institution": pd.DataFrame(list(LOCATED_AT_INSTITUTION.items()),
+                                               columns=["dataset", "institution"]),
     }
