@@ -63,7 +63,8 @@ def celery_environment(broker: Broker, metadata_url: str) -> dict[str, str]:
     return {
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": broker.url,
-        # Celery's database result backend on the metadata database, through psycopg 3.
+        # Celery's database result backend on the metadata database, with the driver of the URL given
+        # (psycopg2, as docker-compose.yaml has it).
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url,
         "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT":
             compose_setting("AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"),
