@@ -3,7 +3,6 @@ each page is one self-contained file. A shared leaf: the reports and ingest's va
 (csp.quality) both render through it, neither through the other."""
 from __future__ import annotations
 
-import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +29,7 @@ def environment() -> Environment:
     env.filters["thousands"] = lambda n: "n/a" if missing(n) else f"{int(n):,}"
     env.filters["pct"] = percent_change
     env.filters["qvalue"] = q_value
+    env.filters["q"] = q_statement
     env.filters["decimal"] = decimal
     env.filters["label"] = lambda s: "" if s is None else str(s).replace("_", " ")
     # {{ si.prescribed_information.cited }}: every page cites an SI from one declaration
@@ -46,7 +46,13 @@ def percent_change(value) -> str:
 
 
 def missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN (float or numpy) or pandas.NA, without importing pandas here."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN is the one value unequal to itself
+    except TypeError:  # pandas.NA: its comparisons are NA, which has no truth value
+        return True
 
 
 def q_value(value) -> str:
@@ -54,6 +60,12 @@ def q_value(value) -> str:
     if missing(value):
         return "n/a"
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def q_statement(value) -> str:
+    """'q = 0.034' or 'q < 0.001' in a sentence (never 'q = < 0.001')."""
+    shown = q_value(value)
+    return f"q {shown}" if shown.startswith("<") else f"q = {shown}"
 
 
 def decimal(value, places: int = 1) -> str:

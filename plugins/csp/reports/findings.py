@@ -7,6 +7,7 @@ import pandas as pd
 
 from csp.reports import queries
 from csp.reports.readiness import Period
+from csp.templating import q_statement
 
 MAX_FINDINGS = 8
 MAX_PLACES = 3  # hotspot LSOAs named in a recommendation
@@ -19,10 +20,7 @@ def _change_words(current: int, previous: int, pct) -> str:
     return f"{abs(pct):.0f}% ({shown})"
 
 
-def q_is(value) -> str:
-    """'q = 0.002', 'q < 0.001'."""
-    words = queries.q_words(value)
-    return f"q {words}" if words.startswith("<") else f"q = {words}"
+q_is = q_statement  # 'q = 0.002', 'q < 0.001'
 
 
 def category_words(row, theme: bool = False) -> str:
@@ -53,7 +51,7 @@ def key_findings(themes: pd.DataFrame, tests: pd.DataFrame, categories: pd.DataF
     for row in significant.sort_values("change_q").itertuples():
         verb = "rose" if row.change_direction == "increase" else "fell"
         out.append(f"{row.theme_name} {verb} by {_change_words(row.current_year, row.previous_year, row.change_pct)} "
-                   f"in the last 12 months, a statistically significant change (q = {row.change_q:.3f}).")
+                   f"in the last 12 months, a statistically significant change ({q_is(row.change_q)}).")
     for row in queries.category_findings(categories).itertuples():
         out.append(category_words(row, theme=True))
     rising = merged[merged["trend_significant"].fillna(False).astype(bool) & (merged["trend_direction"] == "rising")]

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from csp.quarters import Quarter
 from csp.registry import DATASETS, THEMES
 from csp.reports.readiness import Period
+from csp.templating import q_value
 from csp.themes import LOCATED_AT_INSTITUTION
 
 MIN_BASE_FOR_PERCENT = 20  # below this, a percent change misleads more than it informs
@@ -32,11 +33,8 @@ def dataset_title(dataset: str) -> str:
     return DATASETS[dataset].title if dataset in DATASETS else dataset.replace("_", " ")
 
 
-def q_words(value) -> str:
-    """An FDR-adjusted p-value as analysts read it: '< 0.001' rather than 3.2e-07."""
-    if value is None or pd.isna(value):
-        return "n/a"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+# An FDR-adjusted p-value as analysts read it ('< 0.001' rather than 3.2e-07): one declaration.
+q_words = q_value
 
 
 def table_exists(conn: Connection, schema: str, table: str) -> bool:

@@ -29,6 +29,7 @@ from csp.legislation import PRESCRIBED_INFORMATION
 from csp.quarters import Quarter
 from csp.reports import charts, counting, queries
 from csp.reports.readiness import Period
+from csp.templating import q_statement
 
 TASKING_FILE = "tasking_log.csv"
 PLAN_FILE = "plan.csv"
@@ -52,7 +53,7 @@ OWNER_OF_THEME = {
 def direction_words(significant, direction, q_value) -> str:
     """The calibrated test's verdict in the words a tasking meeting reads."""
     if significant is True or significant == 1:
-        return f"{'rising' if direction == 'increase' else 'falling'} (q = {queries.q_words(q_value)})"
+        return f"{'rising' if direction == 'increase' else 'falling'} ({q_statement(q_value)})"
     if pd.isna(significant):
         return "too few to test"
     return "no clear change"
