@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from csp import legislation, safe_paths
 from csp.config import PROJECT_DIR
+from csp.registry import DATASETS
 
 TEMPLATES = PROJECT_DIR / "report_templates"
 # Ingest's page, not a report's: it is not part of what renders a report (csp.reports.readiness).
@@ -32,9 +33,15 @@ def environment() -> Environment:
     env.filters["q"] = q_statement
     env.filters["decimal"] = decimal
     env.filters["label"] = lambda s: "" if s is None else str(s).replace("_", " ")
+    env.filters["dataset_title"] = dataset_title
     # {{ si.prescribed_information.cited }}: every page cites an SI from one declaration
     env.globals["si"] = legislation.INSTRUMENTS
     return env
+
+
+def dataset_title(dataset: str) -> str:
+    """The registry's display name of a dataset (its id, spaced, where the registry has none)."""
+    return DATASETS[dataset].title if dataset in DATASETS else str(dataset).replace("_", " ")
 
 
 def percent_change(value) -> str:

@@ -72,11 +72,12 @@ def test_return_tables_show_the_partnerships_own_events_beside_the_whole_return(
     macros = environment().get_template("macros.html.j2").module
     table = visible(str(macros.quarantine_table(quarantine.to_dict("records"), "Leicester")))
     assert "whole return (all partnerships it covers)" in table and "Events in Leicester" in table
-    assert re.search(r"police crimes 66 0 0\.0% 0 23 ", table), table
-    assert "health counts 2 0 0.0% 0 counts, not events" in table
+    assert re.search(r"Crimes \(Notifiable Offences list\) 66 0 0\.0% 0 23 ", table), table
+    assert ("Mental-illness outpatient first attendances; persons in drug treatment 2 0 0.0% 0 "
+            "counts, not events") in table
     returns = visible(str(macros.returns_used_table(used.to_dict("records"), "Leicester")))
     assert "whole return (all partnerships it covers)" in returns
-    assert re.search(r"police crimes 2024Q1 1 \S+ 66 0 23 ", returns), returns
+    assert re.search(r"Crimes \(Notifiable Offences list\) 2024Q1 1 \S+ 66 0 23 ", returns), returns
 
 
 # --- "The highest rate" is the highest rate (error 2) ----------------------------------------
@@ -278,7 +279,7 @@ def test_repeat_locations_say_the_data_has_no_points_instead_of_zeros(two_partne
     repeats = repeat_summary(own, precision[precision["theme"] == "acquisitive"])
     page = render_chapter(chapter_context(theme="acquisitive", theme_name="Acquisitive crime", repeats=repeats))
     assert ("Repeat locations Not analysed: a repeat location needs the point an event happened at, and none of "
-            "the theme's 23 events in the 12 months has one (located 23 to a neighbourhood (LSOA)).") in page, page
+            "the theme's 23 events in the 12 months has one (all located to a neighbourhood (LSOA)).") in page, page
     assert "0 (0%)" not in page and "at 0 places" not in page
 
 

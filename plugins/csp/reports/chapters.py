@@ -55,8 +55,12 @@ PRECISION_WORDS = {"point": "to a point", "lsoa": "to a neighbourhood (LSOA)", "
 
 def precision_words(precision: pd.DataFrame) -> str:
     """'3,120 located to a point, 410 to a neighbourhood (LSOA)': how the theme's events are located."""
+    held = precision[precision["events"] > 0]
+    if len(held) == 1:  # one precision for every event: 'all located to a point'
+        only = held["location_precision"].iloc[0]
+        return f"all located {PRECISION_WORDS.get(only, only or 'unknown')}"
     parts = [f"{int(r.events):,} {PRECISION_WORDS.get(r.location_precision, r.location_precision or 'unknown')}"
-             for r in precision.itertuples() if r.events]
+             for r in held.itertuples()]
     return "located " + ", ".join(parts) if parts else "none recorded"
 
 

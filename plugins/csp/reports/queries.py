@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from csp.quarters import Quarter
 from csp.registry import DATASETS, THEMES
 from csp.reports.readiness import Period
+from csp.templating import dataset_title as templating_dataset_title
 from csp.templating import q_value
 from csp.themes import LOCATED_AT_INSTITUTION
 
@@ -28,9 +29,7 @@ def theme_name(theme: str) -> str:
     return THEMES.get(theme, theme.replace("_", " ").capitalize())
 
 
-def dataset_title(dataset: str) -> str:
-    """The registry's display name of a dataset (its id where the registry has none)."""
-    return DATASETS[dataset].title if dataset in DATASETS else dataset.replace("_", " ")
+dataset_title = templating_dataset_title  # the registry's display name, declared in csp.templating
 
 
 # An FDR-adjusted p-value as analysts read it ('< 0.001' rather than 3.2e-07): one declaration.
