@@ -293,12 +293,21 @@ def broken_table_words(html_path: Path, pdf_path: Path) -> list[str]:
         joined += line
         offset += len(line)
         breaks.append(offset)
+    starts = {0, *breaks}
+
+    def bounded(start: int, end: int) -> bool:
+        # the match is a whole word: it begins and ends at a line edge or beside a non-letter, so
+        # "af|ter" + "m|onths" across a line break is not the table word "term" broken
+        before = start in starts or not joined[start - 1].isalpha()
+        after = end in starts or end >= len(joined) or not joined[end].isalpha()
+        return before and after
+
     broken = []
     for word in sorted(words - whole):
         start = joined.find(word)
         while start != -1:
             inside = [b for b in breaks if start < b < start + len(word)]
-            if inside:
+            if inside and bounded(start, start + len(word)):
                 cuts = [0, *(b - start for b in inside), len(word)]
                 broken.append("|".join(word[i:j] for i, j in zip(cuts, cuts[1:], strict=False)))
                 break
