@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import unavailable_here
 from support.hostile import ASB, PROJECT_DIR, Q, asb_return, guard, landing  # noqa: F401 (fixtures)
 from support.jail_guard import JailGuard
 
@@ -138,7 +139,7 @@ def test_a_device_named_as_a_return_is_refused(workspace, guard, landing):
     try:  # the null device: creating one needs CAP_MKNOD (root, as in CI)
         os.mknod(landing / ASB, stat.S_IFCHR | 0o600, os.makedev(1, 3))
     except PermissionError:
-        pytest.skip("cannot create a device node here (no CAP_MKNOD)")
+        unavailable_here("cannot create a device node here (no CAP_MKNOD)")
     guard.start()
     with pytest.raises(UnsafePath, match=r"a character device, not a regular file \[not_a_file\]"):
         ingest.ingest_return(workspace, "council_asb", Q)

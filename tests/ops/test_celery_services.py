@@ -24,10 +24,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from conftest import unavailable_here
 from support.airflow_services import USERNAME, AirflowApi, AirflowServices, Broker, airflow_environment, \
     celery_environment, free_port, write_password_file
 from test_real_services import ALL_DAGS, AUTHORITY_DAGS, HELD, authority_runs_finished, \
-    metadata_url, quarter_just_ended, warehouse_settled  # noqa: F401 (metadata_url: a fixture)
+    metadata_url, poll, quarter_just_ended, warehouse_settled  # noqa: F401 (metadata_url: a fixture)
 
 from csp.config import PROJECT_DIR
 from csp.dag_factory import WAREHOUSE_QUEUE
@@ -60,16 +61,9 @@ class Deadline:
         return min(left, at_most)
 
 
-def wait(condition, *, deadline: Deadline, at_most: float, every: float, services: AirflowServices, what: str):
-    """Call ``condition`` until it returns a truthy value; a dead service or the deadline fails."""
-    end = time.monotonic() + deadline.left(at_most)
-    while time.monotonic() < end:
-        services.check_alive()
-        result = condition()
-        if result:
-            return result
-        time.sleep(every)
-    pytest.fail(f"timed out waiting for {what}")
+def wait(condition, *, deadline: Deadline, at_most: float, **poll_args):
+    """test_real_services.poll within what is left of the test's overall deadline."""
+    return poll(condition, timeout=deadline.left(at_most), **poll_args)
 
 
 @pytest.fixture
@@ -86,7 +80,7 @@ def broker(tmp_path):
     except redis.RedisError:
         executable = shutil.which("redis-server")
         if executable is None:
-            pytest.skip("no Redis on 127.0.0.1:6379 and no redis-server to start")
+            unavailable_here("no Redis on 127.0.0.1:6379 and no redis-server to start")
         port = free_port()
         server = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                    "--appendonly", "no", "--dir", str(tmp_path)],
